@@ -1,0 +1,1 @@
+"""Thin Prefect entrypoints; the logic lives in kim_workflow."""

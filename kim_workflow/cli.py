@@ -1,0 +1,161 @@
+"""The ``kim`` command line: admins' entry to every use case (Typer, output with rich)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from kim_workflow.app import App, bootstrap, prepare_database, utc_now
+from kim_workflow.db.engine import session_scope
+from kim_workflow.db.migrate import current_revision, head_revision, upgrade
+from kim_workflow.services import registry
+from kim_workflow.settings import Settings, load_settings
+
+EXIT_BAD_INPUT = 2
+
+app = typer.Typer(help="kim-workflow: Berichtszyklus des Kommunalen Integrationsmanagements RLP.", no_args_is_help=True)
+db_app = typer.Typer(help="Datenbank-Schema (Alembic-Migrationen).", no_args_is_help=True)
+contacts_app = typer.Typer(help="Ansprechpersonen der Kommunen.", no_args_is_help=True)
+kommunen_app = typer.Typer(help="Die 36 Kommunen des Programms.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(kommunen_app, name="kommunen")
+
+console = Console()
+err = Console(stderr=True)
+
+Actor = Annotated[str, typer.Option("--actor", help="Wer die Änderung vornimmt (für das Ereignisprotokoll).")]
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        err.print("[bold red]Ungültige Einstellungen (KIM_*):[/]")
+        for error in exc.errors():
+            err.print(f"  {'.'.join(str(p) for p in error['loc'])}: {error['msg']}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _ready_app() -> App:
+    """An app whose database is at the newest schema (refuses to work on an outdated one)."""
+    kim = bootstrap(_settings())
+    if current_revision(kim.engine) != head_revision():
+        err.print("[bold red]Die Datenbank ist nicht auf dem neuesten Stand.[/] Bitte zuerst: kim db upgrade")
+        raise typer.Exit(1)
+    return kim
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    kim = bootstrap(_settings())
+    upgrade(kim.engine)
+    console.print(f"Datenbank auf Revision {current_revision(kim.engine)}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's schema revision."""
+    kim = bootstrap(_settings())
+    console.print(f"aktuell: {current_revision(kim.engine)}, neueste: {head_revision()}")
+
+
+@app.command()
+def seed() -> None:
+    """Migrate and load the 36 Kommunen (idempotent)."""
+    kim = bootstrap(_settings())
+    changed = prepare_database(kim)
+    with session_scope(kim.engine) as session:
+        total = len(registry.kommunen_overview(session))
+    console.print(f"{changed} Kommunen angelegt oder korrigiert; {total} Kommunen im Register.")
+
+
+@contacts_app.command("import")
+def contacts_import(
+    file: Annotated[Path, typer.Argument(help="CSV-Datei mit den Spalten ags,name,email,role")],
+    actor: Actor = "cli",
+) -> None:
+    """Import contacts: all rows are stored, or none if any row is bad."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"[bold red]Datei nicht lesbar:[/] {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    kim = _ready_app()
+    try:
+        with session_scope(kim.engine) as session:
+            result = registry.import_contacts(session, text, now=utc_now(), actor=actor)
+            if not result.ok:
+                session.rollback()
+    except registry.ContactFileError as exc:
+        err.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if not result.ok:
+        err.print(f"[bold red]{len(result.errors)} fehlerhafte Zeilen, nichts gespeichert:[/]")
+        for error in result.errors:
+            err.print(f"  {error}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    console.print(f"{result.created} neu, {result.updated} aktualisiert, {result.unchanged} unverändert.")
+
+
+@contacts_app.command("deactivate")
+def contacts_deactivate(email: str, actor: Actor = "cli") -> None:
+    """Deactivate every contact with this address (they get no further email)."""
+    _set_active(email, active=False, actor=actor)
+
+
+@contacts_app.command("activate")
+def contacts_activate(email: str, actor: Actor = "cli") -> None:
+    """Activate every contact with this address again."""
+    _set_active(email, active=True, actor=actor)
+
+
+def _set_active(email: str, *, active: bool, actor: str) -> None:
+    kim = _ready_app()
+    with session_scope(kim.engine) as session:
+        count = registry.set_contact_active(session, email=email, active=active, now=utc_now(), actor=actor)
+    if not count:
+        err.print(f"Keine Ansprechperson mit der Adresse {email!r}.", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    console.print(f"{count} Einträge {'aktiviert' if active else 'deaktiviert'}.")
+
+
+@kommunen_app.command("list")
+def kommunen_list() -> None:
+    """Table of the Kommunen with their contacts."""
+    kim = _ready_app()
+    with session_scope(kim.engine) as session:
+        overview = registry.kommunen_overview(session)
+    table = Table(title="Kommunen im KIM-Programm")
+    for column in ("AGS", "Kommune", "Art", "Ansprechpersonen"):
+        table.add_column(column)
+    for k in overview:
+        people = "\n".join(
+            f"{name} <{email}> ({role.value}{'' if active else ', inaktiv'})" for name, email, role, active in k.contacts
+        )
+        style = None if k.has_active_manager else "yellow"
+        table.add_row(k.ags, k.name, k.kind, people or "—", style=style)
+    console.print(table)
+    missing = sum(1 for k in overview if k.active and not k.has_active_manager)
+    console.print(f"{len(overview)} Kommunen, davon {missing} ohne aktive Integrationsmanagerin/aktiven -manager.")
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Adresse des Prefect-Servers")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port des Prefect-Servers")] = 4200,
+) -> None:
+    """Main job: migrate and seed, start Prefect and a mail sink, serve all deployments until Ctrl-C."""
+    from kim_workflow.orchestration.up import run_up
+
+    run_up(_settings(), host=host, port=port, console=console)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,91 @@
+"""Domain vocabulary shared by every layer: plain enums, no behaviour beyond labels."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class KommuneKind(StrEnum):
+    """A funded Kommune is either a Landkreis or a kreisfreie Stadt."""
+
+    LANDKREIS = "Landkreis"
+    KREISFREIE_STADT = "kreisfreie Stadt"
+
+
+class ContactRole(StrEnum):
+    """What a contact is for. Kommune roles need an AGS; ministry and DBKI contacts have none."""
+
+    INTEGRATION_MANAGER = "integration_manager"
+    DEPUTY = "deputy"
+    ROLE_MAILBOX = "role_mailbox"
+    MINISTRY = "ministry"
+    DBKI = "dbki"
+
+    @property
+    def needs_kommune(self) -> bool:
+        return self in KOMMUNE_ROLES
+
+
+KOMMUNE_ROLES = frozenset({ContactRole.INTEGRATION_MANAGER, ContactRole.DEPUTY, ContactRole.ROLE_MAILBOX})
+
+
+class CycleStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class DeliverableKind(StrEnum):
+    ANNUAL_REPORT = "annual_report"
+    QUESTIONNAIRE = "questionnaire"
+
+    @property
+    def label_de(self) -> str:
+        return {"annual_report": "Jahresbericht", "questionnaire": "Fragebogen"}[self.value]
+
+
+class DeliverableStatus(StrEnum):
+    """Stored status; "overdue" is derived from the due date and today, never stored."""
+
+    OUTSTANDING = "outstanding"
+    RECEIVED_ON_TIME = "received_on_time"
+    RECEIVED_LATE = "received_late"
+
+
+class ApplicationStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CHANGES_REQUESTED = "changes_requested"
+
+
+class DecisionOutcome(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CHANGES_REQUESTED = "changes_requested"
+
+
+class MeetingType(StrEnum):
+    VERNETZUNGSTREFFEN = "vernetzungstreffen"
+    ARBEITSTREFFEN = "arbeitstreffen"
+    FACHVERANSTALTUNG = "fachveranstaltung"
+    OTHER = "other"
+
+
+class Organiser(StrEnum):
+    FACHREFERAT = "fachreferat"
+    DBKI = "dbki"
+
+
+class MeetingStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    DISMISSED = "dismissed"

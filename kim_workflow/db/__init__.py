@@ -1,0 +1,1 @@
+"""Database adapter: SQLModel tables, engine and sessions, Alembic migrations, repositories."""

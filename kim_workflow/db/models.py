@@ -1,0 +1,235 @@
+"""The SQLModel tables of the whole domain. The schema itself is created only by Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Column, Field, SQLModel
+
+from kim_workflow.core.domain import (
+    ApplicationStatus,
+    ContactRole,
+    CycleStatus,
+    DecisionOutcome,
+    DeliverableKind,
+    DeliverableStatus,
+    KommuneKind,
+    MeetingStatus,
+    MeetingType,
+    Organiser,
+    OutboxStatus,
+)
+from kim_workflow.db.types import Fte, Money, UTCDateTime
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _enum(enum: type[Any]) -> sa.Enum:
+    """Enums stored as their values in a VARCHAR with a named CHECK constraint (portable, migratable)."""
+    return sa.Enum(
+        enum,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        name=enum.__name__.lower(),
+        validate_strings=True,
+    )
+
+
+def _ts(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+class Kommune(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ags: str = Field(sa_column=Column(sa.String(8), nullable=False, unique=True))
+    name: str = Field(max_length=200)
+    kind: KommuneKind = Field(sa_column=Column(_enum(KommuneKind), nullable=False))
+    active: bool = True
+
+
+class Contact(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("kommune_id", "email", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kommune_id: int | None = Field(default=None, foreign_key="kommune.id", index=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, index=True)
+    role: ContactRole = Field(sa_column=Column(_enum(ContactRole), nullable=False))
+    active: bool = True
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class Cycle(SQLModel, table=True):
+    """A funding year (Förderjahr) with the policy it runs under (a snapshot, as JSON)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(sa_column=Column(sa.Integer, nullable=False, unique=True))
+    status: CycleStatus = Field(sa_column=Column(_enum(CycleStatus), nullable=False))
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+    opened_at: datetime = _ts(nullable=False)
+
+
+class Application(SQLModel, table=True):
+    """The current application of a Kommune for a year; earlier versions live in ``application_revision``."""
+
+    __table_args__ = (sa.UniqueConstraint("kommune_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kommune_id: int = Field(foreign_key="kommune.id", index=True)
+    year: int = Field(foreign_key="cycle.year")
+    status: ApplicationStatus = Field(sa_column=Column(_enum(ApplicationStatus), nullable=False))
+    revision: int = 1
+    staff: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
+    fte_total: Decimal = Field(sa_column=Column(Fte, nullable=False))
+    personnel_costs_eur: Decimal = Field(sa_column=Column(Money, nullable=False))
+    material_costs_eur: Decimal = Field(sa_column=Column(Money, nullable=False))
+    overhead_costs_eur: Decimal = Field(sa_column=Column(Money, nullable=False))
+    position_in_administration: bool
+    notes: str | None = Field(default=None, max_length=4000)
+    submitted_at: datetime | None = _ts()
+    updated_at: datetime = _ts(nullable=False)
+
+
+class ApplicationRevision(SQLModel, table=True):
+    """An application as it was submitted once (kept when a resubmission replaces it)."""
+
+    __tablename__ = "application_revision"
+    __table_args__ = (sa.UniqueConstraint("application_id", "revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    revision: int
+    content: dict[str, Any] = Field(sa_column=Column(sa.JSON, nullable=False))
+    submitted_at: datetime = _ts(nullable=False)
+
+
+class Decision(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    application_revision: int
+    outcome: DecisionOutcome = Field(sa_column=Column(_enum(DecisionOutcome), nullable=False))
+    granted_personnel_eur: Decimal | None = Field(default=None, sa_column=Column(Money, nullable=True))
+    granted_material_eur: Decimal | None = Field(default=None, sa_column=Column(Money, nullable=True))
+    message: str | None = Field(default=None, max_length=4000)
+    decided_by: str = Field(max_length=200)
+    decided_at: datetime = _ts(nullable=False)
+
+
+class Deliverable(SQLModel, table=True):
+    """Annual report or questionnaire of one Kommune for one year."""
+
+    __table_args__ = (sa.UniqueConstraint("kommune_id", "year", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kommune_id: int = Field(foreign_key="kommune.id", index=True)
+    year: int = Field(foreign_key="cycle.year", index=True)
+    kind: DeliverableKind = Field(sa_column=Column(_enum(DeliverableKind), nullable=False))
+    original_due_date: date
+    due_date: date
+    extension_reason: str | None = Field(default=None, max_length=1000)
+    status: DeliverableStatus = Field(sa_column=Column(_enum(DeliverableStatus), nullable=False))
+    received_on: date | None = None
+    recorded_at: datetime | None = _ts()
+    recorded_by: str | None = Field(default=None, max_length=200)
+
+
+class Meeting(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(sa_column=Column(sa.String(200), nullable=False, unique=True))
+    year: int = Field(index=True)
+    type: MeetingType = Field(sa_column=Column(_enum(MeetingType), nullable=False))
+    title: str = Field(max_length=300)
+    starts_at: datetime = _ts(nullable=False)
+    ends_at: datetime = _ts(nullable=False)
+    location: str | None = Field(default=None, max_length=500)
+    video_link: str | None = Field(default=None, max_length=1000)
+    agenda: str | None = Field(default=None, max_length=10000)
+    organiser: Organiser = Field(sa_column=Column(_enum(Organiser), nullable=False))
+    status: MeetingStatus = Field(sa_column=Column(_enum(MeetingStatus), nullable=False))
+    sequence: int = 0
+    series_key: str | None = Field(default=None, max_length=100)
+    minutes_ref: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = _ts(nullable=False)
+
+
+class MeetingInvitee(SQLModel, table=True):
+    """Who is invited to a meeting, whether they declined, and (per Kommune) whether it attended."""
+
+    __tablename__ = "meeting_invitee"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "contact_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    declined: bool = False
+
+
+class MeetingAttendance(SQLModel, table=True):
+    __tablename__ = "meeting_attendance"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "kommune_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    kommune_id: int = Field(foreign_key="kommune.id", index=True)
+    attended: bool
+    recorded_at: datetime = _ts(nullable=False)
+    recorded_by: str = Field(max_length=200)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One email, fully rendered and keyed before anything is sent."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(sa_column=Column(sa.String(400), nullable=False, unique=True))
+    kind: str = Field(max_length=64, index=True)
+    subject_ref: str = Field(max_length=200, index=True)
+    recipient: str = Field(max_length=320)
+    cc: list[str] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    subject: str = Field(max_length=500)
+    text_body: str = Field(sa_column=Column(sa.Text, nullable=False))
+    html_body: str = Field(sa_column=Column(sa.Text, nullable=False))
+    attachments: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
+    message_id: str = Field(max_length=300)
+    status: OutboxStatus = Field(sa_column=Column(_enum(OutboxStatus), nullable=False, index=False))
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(nullable=False)
+    claimed_at: datetime | None = _ts()
+    claimed_by: str | None = Field(default=None, max_length=100)
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _ts(nullable=False)
+    sent_at: datetime | None = _ts()
+
+
+class DomainEvent(SQLModel, table=True):
+    """Append-only log of every state change (database triggers refuse UPDATE and DELETE).
+
+    The payload never holds raw email addresses; refer to contacts by id.
+    """
+
+    __tablename__ = "domain_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurred_at: datetime = _ts(nullable=False)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=100, index=True)
+    subject_type: str = Field(max_length=50)
+    subject_id: str = Field(max_length=100, index=True)
+    year: int | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+    published_at: datetime | None = _ts()

@@ -1,0 +1,79 @@
+"""``kim up``: the long-running main job (database, Prefect server, mail sink, served deployments)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from contextlib import ExitStack
+from pathlib import Path
+
+from rich.console import Console
+
+from kim_workflow.app import bootstrap, prepare_database
+from kim_workflow.email.sink import MaildirSink
+from kim_workflow.orchestration.environment import apply_prefect_environment
+from kim_workflow.orchestration.server import PrefectServer, wait_for_health
+from kim_workflow.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def security_warnings(host: str, environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """Warnings for a Prefect server reachable beyond this machine without auth or encryption key."""
+    if is_loopback(host):
+        return []
+    return [
+        f"Der Prefect-Server lauscht auf {host} (nicht nur lokal), aber {name} ist nicht gesetzt."
+        for name in ("PREFECT_SERVER_API_AUTH_STRING", "PREFECT_SERVER_ENCRYPTION_KEY")
+        if not environ.get(name)
+    ]
+
+
+def run_up(settings: Settings, *, host: str, port: int, console: Console, project_root: Path = PROJECT_ROOT) -> None:
+    """Prepare the database, start (or use) the Prefect server and a mail sink, serve all deployments.
+
+    Returns after Ctrl-C or SIGTERM, with the server and sink stopped and no deployment paused.
+    """
+    app = bootstrap(settings)
+    added = prepare_database(app)
+    console.print(f"Datenbank bereit ({'36 Kommunen angelegt' if added else 'Kommunen aktuell'}).")
+    for warning in security_warnings(host, os.environ):
+        console.print(f"[bold yellow]Warnung:[/] {warning}")
+    apply_prefect_environment(settings, {"KIM_PROJECT_DIR": str(project_root)})
+    with ExitStack() as stack:
+        external_api = os.environ.get("PREFECT_API_URL")
+        if external_api:
+            wait_for_health(external_api, timeout=60)
+            ui = external_api.removesuffix("/api")
+        else:
+            server = PrefectServer(host, port, log_file=settings.data_dir / "logs" / "prefect-server.log")
+            console.print("Starte Prefect-Server …")
+            stack.enter_context(server)
+            os.environ["PREFECT_API_URL"] = server.api_url
+            ui = server.ui_url
+        if not settings.smtp_host:
+            sink = stack.enter_context(MaildirSink(settings.maildir))
+            os.environ.update({"KIM_SMTP_HOST": sink.host, "KIM_SMTP_PORT": str(sink.port), "KIM_SMTP_TLS": "none"})
+            console.print(f"Kein SMTP-Server konfiguriert: E-Mails landen im Maildir {settings.maildir}")
+        os.environ.setdefault("KIM_DATABASE_URL", settings.database_url)
+        _serve(project_root, ui, console)
+    console.print("kim up beendet.")
+
+
+def _serve(project_root: Path, ui: str, console: Console) -> None:
+    from prefect import serve  # imported late: Prefect reads its settings from os.environ on import
+
+    from kim_workflow.orchestration.deployments import load_deployments
+
+    deployments = load_deployments(project_root)
+    console.print(f"[bold green]Prefect-Oberfläche:[/] {ui}  ({len(deployments)} Deployments, Ende mit Strg+C)")
+    serve(*deployments, pause_on_shutdown=False, print_starting_message=False)

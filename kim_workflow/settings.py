@@ -1,0 +1,121 @@
+"""Runtime settings from the environment (prefix ``KIM_``) or a ``.env`` file.
+
+Nothing is read at import time: call :func:`load_settings` where the settings are needed (the composition root).
+Secrets are ``SecretStr`` and the database URL is masked in ``repr``, so settings can be logged safely.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kim_workflow.core.validation import InvalidValueError, check_header_safe, normalise_email
+
+
+class SmtpTls(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    IMPLICIT = "implicit"
+
+
+def default_data_dir() -> Path:
+    """``<project>/var`` when running from a checkout, else ``~/.local/share/kim-workflow``."""
+    project = Path(__file__).resolve().parent.parent
+    if (project / "pyproject.toml").is_file() and (project / "prefect.yaml").is_file():
+        return project / "var"
+    return Path.home() / ".local" / "share" / "kim-workflow"
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ``***``."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+
+
+class Settings(BaseSettings):
+    """Everything kim-workflow reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KIM_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    timezone: str = "Europe/Berlin"
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: SmtpTls = SmtpTls.NONE
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "Kommunales Integrationsmanagement RLP <kim@mffki.rlp.de>"
+    mail_reply_to: str = "kim@mffki.rlp.de"
+    ministry_escalation_address: str = "integration@mffki.rlp.de"
+
+    dispatch_concurrency: int = Field(default=4, ge=1, le=64)
+    dispatch_rate_per_second: float = Field(default=0.0, ge=0, description="0 means unlimited")
+    dispatch_max_attempts: int = Field(default=8, ge=1)
+    dispatch_backoff_seconds: float = Field(default=60.0, gt=0)
+    dispatch_backoff_cap_seconds: float = Field(default=6 * 3600.0, gt=0)
+    send_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _derive_database_url(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'kim.db'}"
+        return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("ministry_escalation_address", "mail_reply_to")
+    @classmethod
+    def _valid_address(cls, value: str) -> str:
+        try:
+            return normalise_email(value)
+        except InvalidValueError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("mail_from")
+    @classmethod
+    def _safe_from(cls, value: str) -> str:
+        try:
+            return check_header_safe(value, field="mail_from")
+        except InvalidValueError as exc:
+            raise ValueError(str(exc)) from None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+    @property
+    def maildir(self) -> Path:
+        """Where the local mail sink stores messages when no SMTP server is configured."""
+        return self.data_dir / "mail"
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, (mask_url(value) if name == "database_url" else value)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings now (environment, ``.env``), with explicit overrides for tests and the CLI."""
+    return Settings(**overrides)
