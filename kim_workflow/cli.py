@@ -137,7 +137,8 @@ def kommunen_list() -> None:
         table.add_column(column)
     for k in overview:
         people = "\n".join(
-            f"{name} <{email}> ({role.value}{'' if active else ', inaktiv'})" for name, email, role, active in k.contacts
+            f"{name} <{email}> ({role.value}{'' if active else ', inaktiv'})"
+            for name, email, role, active in k.contacts
         )
         style = None if k.has_active_manager else "yellow"
         table.add_row(k.ags, k.name, k.kind, people or "—", style=style)

@@ -58,9 +58,7 @@ def parse_contacts(text: str, known_ags: Collection[str]) -> tuple[list[ContactR
             row = _to_row(raw, line)
             key = f"{row.ags}|{row.email.lower()}"
             if key in seen:
-                errors.append(
-                    RowError(line, f"E-Mail-Adresse {row.email} doppelt (schon in Zeile {seen[key]})")
-                )
+                errors.append(RowError(line, f"E-Mail-Adresse {row.email} doppelt (schon in Zeile {seen[key]})"))
                 continue
             seen[key] = line
             rows.append(row)
@@ -85,9 +83,7 @@ def _row_problems(raw: dict[str | None, str | None], known_ags: Collection[str])
     try:
         role = ContactRole(role_text)
     except ValueError:
-        problems.append(
-            f"unbekannte Rolle {role_text!r} (erlaubt: {', '.join(r.value for r in ContactRole)})"
-        )
+        problems.append(f"unbekannte Rolle {role_text!r} (erlaubt: {', '.join(r.value for r in ContactRole)})")
         role = None
     if role is not None and role.needs_kommune and not ags:
         problems.append(f"Rolle {role.value} braucht einen AGS")

@@ -136,9 +136,7 @@ class KommuneOverview:
 def kommunen_overview(session: Session) -> list[KommuneOverview]:
     """Every Kommune with its contacts, in AGS order (two queries, whatever the size)."""
     by_kommune: dict[int, list[tuple[str, str, ContactRole, bool]]] = {}
-    for c in session.exec(
-        select(Contact).where(col(Contact.kommune_id).is_not(None)).order_by(col(Contact.id))
-    ):
+    for c in session.exec(select(Contact).where(col(Contact.kommune_id).is_not(None)).order_by(col(Contact.id))):
         assert c.kommune_id is not None
         by_kommune.setdefault(c.kommune_id, []).append((c.name, c.email, c.role, c.active))
     return [

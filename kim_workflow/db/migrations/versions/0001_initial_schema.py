@@ -24,9 +24,7 @@ def upgrade() -> None:
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column(
             "status",
-            sa.Enum(
-                "open", "closed", name="cyclestatus", native_enum=False, create_constraint=True, length=32
-            ),
+            sa.Enum("open", "closed", name="cyclestatus", native_enum=False, create_constraint=True, length=32),
             nullable=False,
         ),
         sa.Column("policy", sa.JSON(), nullable=False),
@@ -99,9 +97,7 @@ def upgrade() -> None:
         sa.Column("agenda", sa.String(length=10000), nullable=True),
         sa.Column(
             "organiser",
-            sa.Enum(
-                "fachreferat", "dbki", name="organiser", native_enum=False, create_constraint=True, length=32
-            ),
+            sa.Enum("fachreferat", "dbki", name="organiser", native_enum=False, create_constraint=True, length=32),
             nullable=False,
         ),
         sa.Column(
@@ -156,9 +152,7 @@ def upgrade() -> None:
         sa.Column("notes", sa.String(length=4000), nullable=True),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["kommune_id"], ["kommune.id"], name=op.f("fk_application_kommune_id_kommune")
-        ),
+        sa.ForeignKeyConstraint(["kommune_id"], ["kommune.id"], name=op.f("fk_application_kommune_id_kommune")),
         sa.ForeignKeyConstraint(["year"], ["cycle.year"], name=op.f("fk_application_year_cycle")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_application")),
         sa.UniqueConstraint("kommune_id", "year", name=op.f("uq_application_kommune_id_year")),
@@ -234,9 +228,7 @@ def upgrade() -> None:
         sa.Column("received_on", sa.Date(), nullable=True),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("recorded_by", sa.String(length=200), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["kommune_id"], ["kommune.id"], name=op.f("fk_deliverable_kommune_id_kommune")
-        ),
+        sa.ForeignKeyConstraint(["kommune_id"], ["kommune.id"], name=op.f("fk_deliverable_kommune_id_kommune")),
         sa.ForeignKeyConstraint(["year"], ["cycle.year"], name=op.f("fk_deliverable_year_cycle")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliverable")),
         sa.UniqueConstraint("kommune_id", "year", "kind", name=op.f("uq_deliverable_kommune_id_year_kind")),
@@ -253,16 +245,10 @@ def upgrade() -> None:
         sa.Column("attended", sa.Boolean(), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["kommune_id"], ["kommune.id"], name=op.f("fk_meeting_attendance_kommune_id_kommune")
-        ),
-        sa.ForeignKeyConstraint(
-            ["meeting_id"], ["meeting.id"], name=op.f("fk_meeting_attendance_meeting_id_meeting")
-        ),
+        sa.ForeignKeyConstraint(["kommune_id"], ["kommune.id"], name=op.f("fk_meeting_attendance_kommune_id_kommune")),
+        sa.ForeignKeyConstraint(["meeting_id"], ["meeting.id"], name=op.f("fk_meeting_attendance_meeting_id_meeting")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_attendance")),
-        sa.UniqueConstraint(
-            "meeting_id", "kommune_id", name=op.f("uq_meeting_attendance_meeting_id_kommune_id")
-        ),
+        sa.UniqueConstraint("meeting_id", "kommune_id", name=op.f("uq_meeting_attendance_meeting_id_kommune_id")),
     )
     with op.batch_alter_table("meeting_attendance", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_meeting_attendance_kommune_id"), ["kommune_id"], unique=False)
@@ -281,14 +267,10 @@ def upgrade() -> None:
             name=op.f("fk_application_revision_application_id_application"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_application_revision")),
-        sa.UniqueConstraint(
-            "application_id", "revision", name=op.f("uq_application_revision_application_id_revision")
-        ),
+        sa.UniqueConstraint("application_id", "revision", name=op.f("uq_application_revision_application_id_revision")),
     )
     with op.batch_alter_table("application_revision", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_application_revision_application_id"), ["application_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_application_revision_application_id"), ["application_id"], unique=False)
 
     op.create_table(
         "decision",
@@ -327,16 +309,10 @@ def upgrade() -> None:
         sa.Column("meeting_id", sa.Integer(), nullable=False),
         sa.Column("contact_id", sa.Integer(), nullable=False),
         sa.Column("declined", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contact_id"], ["contact.id"], name=op.f("fk_meeting_invitee_contact_id_contact")
-        ),
-        sa.ForeignKeyConstraint(
-            ["meeting_id"], ["meeting.id"], name=op.f("fk_meeting_invitee_meeting_id_meeting")
-        ),
+        sa.ForeignKeyConstraint(["contact_id"], ["contact.id"], name=op.f("fk_meeting_invitee_contact_id_contact")),
+        sa.ForeignKeyConstraint(["meeting_id"], ["meeting.id"], name=op.f("fk_meeting_invitee_meeting_id_meeting")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_invitee")),
-        sa.UniqueConstraint(
-            "meeting_id", "contact_id", name=op.f("uq_meeting_invitee_meeting_id_contact_id")
-        ),
+        sa.UniqueConstraint("meeting_id", "contact_id", name=op.f("uq_meeting_invitee_meeting_id_contact_id")),
     )
     with op.batch_alter_table("meeting_invitee", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_meeting_invitee_contact_id"), ["contact_id"], unique=False)
@@ -379,17 +355,13 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String(length=2000), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["contact_id"], ["contact.id"], name=op.f("fk_outbox_message_contact_id_contact")
-        ),
+        sa.ForeignKeyConstraint(["contact_id"], ["contact.id"], name=op.f("fk_outbox_message_contact_id_contact")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_message")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_outbox_message_idempotency_key")),
     )
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_message_kind"), ["kind"], unique=False)
-        batch_op.create_index(
-            "ix_outbox_message_status_next_attempt_at", ["status", "next_attempt_at"], unique=False
-        )
+        batch_op.create_index("ix_outbox_message_status_next_attempt_at", ["status", "next_attempt_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_message_subject_ref"), ["subject_ref"], unique=False)
 
     _create_append_only_triggers()

@@ -1,0 +1,106 @@
+"""Building the MIME message of one email (used by the dispatcher and the preview)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from kim_workflow.core.validation import check_header_safe
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=REQUEST"
+    content: bytes
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "content_b64": base64.b64encode(self.content).decode("ascii"),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> Attachment:
+        return cls(data["filename"], data["content_type"], base64.b64decode(data["content_b64"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Everything the wire needs; all header values are checked for CR/LF before use."""
+
+    sender: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    date: datetime
+    reply_to: str | None = None
+    cc: Sequence[str] = ()
+    attachments: Sequence[Attachment] = field(default_factory=tuple)
+
+    @property
+    def all_recipients(self) -> list[str]:
+        return [self.recipient, *self.cc]
+
+
+def new_message_id(domain: str) -> str:
+    """A globally unique Message-ID, fixed when the outbox row is created."""
+    return make_msgid(domain=domain)
+
+
+def domain_of(address: str) -> str:
+    return address.rsplit("@", 1)[-1].strip(" >")
+
+
+def build_message(envelope: Envelope) -> EmailMessage:
+    """A multipart/alternative (text + HTML) message with attachments and the automation headers."""
+    for name, value in (
+        ("From", envelope.sender),
+        ("To", envelope.recipient),
+        ("Subject", envelope.subject),
+        ("Message-ID", envelope.message_id),
+        ("Reply-To", envelope.reply_to or ""),
+        *(("Cc", c) for c in envelope.cc),
+    ):
+        check_header_safe(value, field=name)
+    message = EmailMessage()
+    message["From"] = envelope.sender
+    message["To"] = envelope.recipient
+    if envelope.cc:
+        message["Cc"] = ", ".join(envelope.cc)
+    if envelope.reply_to:
+        message["Reply-To"] = envelope.reply_to
+    message["Subject"] = envelope.subject
+    message["Date"] = format_datetime(envelope.date)
+    message["Message-ID"] = envelope.message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(envelope.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(envelope.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for attachment in envelope.attachments:
+        _attach(message, attachment)
+    return message
+
+
+def _attach(message: EmailMessage, attachment: Attachment) -> None:
+    maintype, _, rest = attachment.content_type.partition("/")
+    subtype, *params = (part.strip() for part in rest.split(";"))
+    extra = dict(p.split("=", 1) for p in params if "=" in p)
+    message.add_attachment(
+        attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename, params=extra
+    )
+
+
+def address_only(value: str) -> str:
+    """The bare address of ``"Name <a@b>"`` or ``a@b``."""
+    if "<" in value:
+        return value.rsplit("<", 1)[1].rstrip(">").strip()
+    return Address(addr_spec=value.strip()).addr_spec
