@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kim_workflow.core.validation import InvalidValueError, check_header_safe, normalise_email
@@ -97,6 +97,10 @@ class Settings(BaseSettings):
             return check_header_safe(value, field="mail_from")
         except InvalidValueError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_serializer("database_url")
+    def _masked_url(self, value: str) -> str:
+        return mask_url(value)
 
     @property
     def tz(self) -> ZoneInfo:

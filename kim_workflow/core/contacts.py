@@ -48,9 +48,10 @@ def parse_contacts(text: str, known_ags: Collection[str]) -> tuple[list[ContactR
     rows: list[ContactRow] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
+    last_line = reader.line_num
     try:
         for raw in reader:
-            line = reader.line_num
+            line, last_line = last_line + 1, reader.line_num  # first physical line of this record
             problems = _row_problems(raw, known_ags)
             if problems:
                 errors.append(RowError(line, "; ".join(problems)))

@@ -24,7 +24,7 @@ class MaildirSink:
         self.host = host
         self.port = port or free_port(host)
         maildir.mkdir(parents=True, exist_ok=True)
-        self._controller = Controller(Mailbox(str(maildir)), hostname=host, port=self.port)
+        self._controller = Controller(Mailbox(maildir), hostname=host, port=self.port)
 
     def __enter__(self) -> MaildirSink:
         self._controller.start()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
@@ -48,22 +48,23 @@ def read_specs(prefect_yaml: Path) -> list[DeploymentSpec]:
 def to_runner_deployment(spec: DeploymentSpec, project_root: Path) -> RunnerDeployment:
     """Load the flow from its entrypoint (relative to ``project_root``) and attach schedules and triggers."""
     path, _, function = spec.entrypoint.partition(":")
-    flow = load_flow_from_entrypoint(f"{project_root / path}:{function}")
+    flow: Any = load_flow_from_entrypoint(f"{project_root / path}:{function}")
     schedules = [
         CronSchedule(cron=s["cron"], timezone=s.get("timezone", "Europe/Berlin"))
         for s in spec.schedules
         if s.get("active", True)
     ]
     triggers = [DeploymentEventTrigger(**{k: v for k, v in t.items() if k != "type"}) for t in spec.triggers]
-    return flow.to_deployment(
+    deployment = flow.to_deployment(
         name=spec.name,
         description=spec.description or None,
         tags=spec.tags,
         parameters=spec.parameters,
-        schedules=schedules,  # type: ignore[arg-type]
-        triggers=triggers,  # type: ignore[arg-type]
+        schedules=schedules,
+        triggers=triggers,
         paused=False,
     )
+    return cast(RunnerDeployment, deployment)
 
 
 def load_deployments(project_root: Path) -> list[RunnerDeployment]:
