@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ def record_event(
 ) -> DomainEvent:
     """Add an event to the session; it commits or rolls back with the state change it describes."""
     event = DomainEvent(
+        uuid=str(uuid.uuid4()),
         occurred_at=now,
         actor=actor,
         action=action,

@@ -219,12 +219,14 @@ class OutboxMessage(SQLModel, table=True):
 class DomainEvent(SQLModel, table=True):
     """Append-only log of every state change (database triggers refuse UPDATE and DELETE).
 
-    The payload never holds raw email addresses; refer to contacts by id.
+    The payload never holds raw email addresses; refer to contacts by id. ``uuid`` is the id of the Prefect
+    event that mirrors the row, so publishing twice is harmless.
     """
 
     __tablename__ = "domain_event"
 
     id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(sa_column=Column(sa.String(36), nullable=False, unique=True))
     occurred_at: datetime = _ts(nullable=False)
     actor: str = Field(max_length=200)
     action: str = Field(max_length=100, index=True)

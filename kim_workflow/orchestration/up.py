@@ -8,8 +8,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from rich.console import Console
+from sqlalchemy.engine import Engine
 
-from kim_workflow.app import bootstrap, prepare_database
+from kim_workflow.app import bootstrap, prepare_database, utc_now
 from kim_workflow.email.sink import MaildirSink
 from kim_workflow.orchestration.environment import apply_prefect_environment
 from kim_workflow.orchestration.server import PrefectServer, wait_for_health
@@ -65,15 +66,21 @@ def run_up(settings: Settings, *, host: str, port: int, console: Console, projec
             os.environ.update({"KIM_SMTP_HOST": sink.host, "KIM_SMTP_PORT": str(sink.port), "KIM_SMTP_TLS": "none"})
             console.print(f"Kein SMTP-Server konfiguriert: E-Mails landen im Maildir {settings.maildir}")
         os.environ.setdefault("KIM_DATABASE_URL", settings.database_url)
-        _serve(project_root, ui, console)
+        _serve(app.engine, project_root, ui, console)
     console.print("kim up beendet.")
 
 
-def _serve(project_root: Path, ui: str, console: Console) -> None:
+def _serve(engine: Engine, project_root: Path, ui: str, console: Console) -> None:
     from prefect import serve  # imported late: Prefect reads its settings from os.environ on import
 
     from kim_workflow.orchestration.deployments import load_deployments
+    from kim_workflow.orchestration.events import EventRelay
 
     deployments = load_deployments(project_root)
+    relay = EventRelay(engine, clock=utc_now)
+    relay.start()
     console.print(f"[bold green]Prefect-Oberfläche:[/] {ui}  ({len(deployments)} Deployments, Ende mit Strg+C)")
-    serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
+    try:
+        serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
+    finally:
+        relay.stop()

@@ -44,8 +44,8 @@ def test_domain_event_log_is_append_only(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(
             sa.text(
-                "INSERT INTO domain_event (occurred_at, actor, action, subject_type, subject_id, payload) "
-                "VALUES (CURRENT_TIMESTAMP, 'test', 'kim.test', 'x', '1', '{}')"
+                "INSERT INTO domain_event (uuid, occurred_at, actor, action, subject_type, subject_id, payload) "
+                "VALUES ('u-1', CURRENT_TIMESTAMP, 'test', 'kim.test', 'x', '1', '{}')"
             )
         )
         connection.execute(sa.text("UPDATE domain_event SET published_at = CURRENT_TIMESTAMP"))

@@ -35,6 +35,7 @@ def upgrade() -> None:
     op.create_table(
         "domain_event",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", sa.String(length=36), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("action", sa.String(length=100), nullable=False),
@@ -44,6 +45,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_domain_event")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_domain_event_uuid")),
     )
     with op.batch_alter_table("domain_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_domain_event_action"), ["action"], unique=False)
@@ -421,7 +423,7 @@ def downgrade() -> None:
     op.drop_table("cycle")
 
 
-IMMUTABLE_EVENT_COLUMNS = "occurred_at, actor, action, subject_type, subject_id, year, payload"
+IMMUTABLE_EVENT_COLUMNS = "uuid, occurred_at, actor, action, subject_type, subject_id, year, payload"
 
 
 def _create_append_only_triggers() -> None:
