@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         return self.data_dir / "prefect"
 
     @property
+    def policy_dir(self) -> Path:
+        """Year policies the ministry maintains (``<year>.toml``, ``default.toml``); override the shipped ones."""
+        return self.data_dir / "policies"
+
+    @property
     def maildir(self) -> Path:
         """Where the local mail sink stores messages when no SMTP server is configured."""
         return self.data_dir / "mail"

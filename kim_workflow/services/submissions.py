@@ -1,0 +1,128 @@
+"""Recording submissions (annual report, questionnaire) and extending a Kommune's deadline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from kim_workflow.core.domain import DeliverableKind, DeliverableStatus
+from kim_workflow.core.status import is_late
+from kim_workflow.core.validation import InvalidValueError, check_header_safe
+from kim_workflow.db.events import record_event
+from kim_workflow.db.models import Deliverable, Kommune
+from kim_workflow.services.errors import UseCaseError
+from kim_workflow.services.lookups import cycle_for, kommune_by_ags
+
+
+@dataclass(frozen=True)
+class SubmissionOutcome:
+    kommune: Kommune
+    deliverable: Deliverable
+    newly_recorded: bool
+
+    @property
+    def late(self) -> bool:
+        return self.deliverable.status is DeliverableStatus.RECEIVED_LATE
+
+
+def _deliverables(session: Session, kommune: Kommune, year: int) -> dict[DeliverableKind, Deliverable]:
+    cycle_for(session, year)
+    rows = session.exec(
+        select(Deliverable).where(col(Deliverable.kommune_id) == kommune.id, col(Deliverable.year) == year)
+    ).all()
+    if not rows:
+        raise UseCaseError(f"{kommune.name} ({kommune.ags}) hat im Förderjahr {year} keine Berichtspflichten.")
+    return {d.kind: d for d in rows}
+
+
+def record_submission(
+    session: Session,
+    *,
+    ags: str,
+    year: int,
+    kind: DeliverableKind,
+    received_on: date,
+    today: date,
+    now: datetime,
+    actor: str,
+) -> SubmissionOutcome:
+    """Store a received deliverable (late if after its due date); a second record is a no-op."""
+    if received_on > today:
+        raise UseCaseError(f"Eingangsdatum {received_on:%d.%m.%Y} liegt in der Zukunft (heute: {today:%d.%m.%Y}).")
+    kommune = kommune_by_ags(session, ags)
+    deliverable = _deliverables(session, kommune, year)[kind]
+    if deliverable.received_on is not None:
+        return SubmissionOutcome(kommune, deliverable, newly_recorded=False)
+    late = is_late(received_on, deliverable.due_date)
+    deliverable.received_on = received_on
+    deliverable.status = DeliverableStatus.RECEIVED_LATE if late else DeliverableStatus.RECEIVED_ON_TIME
+    deliverable.recorded_at, deliverable.recorded_by = now, actor
+    record_event(
+        session,
+        now=now,
+        actor=actor,
+        action="kim.submission.received",
+        subject_type="kommune",
+        subject_id=ags,
+        year=year,
+        payload={
+            "kind": kind.value,
+            "received_on": received_on.isoformat(),
+            "late": late,
+            "due_date": deliverable.due_date.isoformat(),
+        },
+    )
+    return SubmissionOutcome(kommune, deliverable, newly_recorded=True)
+
+
+@dataclass(frozen=True)
+class ExtensionOutcome:
+    kommune: Kommune
+    until: date
+    extended: list[DeliverableKind]
+
+
+def extend_deadline(
+    session: Session,
+    *,
+    ags: str,
+    year: int,
+    until: date,
+    reason: str,
+    now: datetime,
+    actor: str,
+) -> ExtensionOutcome:
+    """Move the due date of every outstanding deliverable of one Kommune; the ladder re-plans from it."""
+    reason = reason.strip()
+    if not reason:
+        raise UseCaseError("Bitte einen Grund für die Fristverlängerung angeben.")
+    try:
+        check_header_safe(reason, field="Grund")
+    except InvalidValueError as exc:
+        raise UseCaseError(str(exc)) from None
+    kommune = kommune_by_ags(session, ags)
+    outstanding = [d for d in _deliverables(session, kommune, year).values() if d.received_on is None]
+    if not outstanding:
+        raise UseCaseError(f"{kommune.name} hat für {year} bereits alles eingereicht; nichts zu verlängern.")
+    original = min(d.original_due_date for d in outstanding)
+    if until <= original:
+        raise UseCaseError(
+            f"Die neue Frist {until:%d.%m.%Y} muss nach der ursprünglichen ({original:%d.%m.%Y}) liegen."
+        )
+    changed = [d for d in outstanding if d.due_date != until]
+    for deliverable in changed:
+        deliverable.due_date, deliverable.extension_reason = until, reason[:1000]
+    if changed:
+        record_event(
+            session,
+            now=now,
+            actor=actor,
+            action="kim.deadline.extended",
+            subject_type="kommune",
+            subject_id=ags,
+            year=year,
+            payload={"until": until.isoformat(), "reason": reason[:1000], "kinds": [d.kind.value for d in changed]},
+        )
+    return ExtensionOutcome(kommune, until, [d.kind for d in changed])
