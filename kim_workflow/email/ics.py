@@ -1,0 +1,124 @@
+"""Calendar files (RFC 5545) for deadlines and meetings; the caller passes stable UIDs and the DTSTAMP (no clock)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from icalendar import Alarm, Calendar, Event, vCalAddress
+
+from kim_workflow.core.validation import InvalidValueError, check_header_safe
+from kim_workflow.email.mime import Attachment
+
+PRODID = "-//MFFKI Rheinland-Pfalz//kim-workflow//DE"
+ICS_METHODS = frozenset({"PUBLISH", "REQUEST", "CANCEL"})
+_DEADLINE_ALARM = timedelta(hours=-15)  # 09:00 on the day before the (all-day) due date
+
+
+def _calendar(method: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    return calendar
+
+
+def _event(*, uid: str, summary: str, description: str, sequence: int, dtstamp: datetime) -> Event:
+    if sequence < 0:
+        raise InvalidValueError(f"SEQUENCE darf nicht negativ sein, nicht {sequence}")
+    event = Event()
+    event.add("uid", check_header_safe(uid, field="UID"))
+    event.add("dtstamp", _utc(dtstamp))
+    event.add("sequence", sequence)
+    event.add("summary", summary)
+    event.add("description", description)
+    return event
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise InvalidValueError("DTSTAMP braucht eine Zeitzone")
+    return value.astimezone(UTC)
+
+
+def _local(value: datetime, zone: ZoneInfo) -> datetime:
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+
+
+def deadline_event(*, uid: str, summary: str, description: str, due: date, sequence: int, dtstamp: datetime) -> bytes:
+    """An all-day event on ``due`` (METHOD:PUBLISH, free time) with a reminder at 09:00 the day before."""
+    calendar = _calendar("PUBLISH")
+    event = _event(uid=uid, summary=summary, description=description, sequence=sequence, dtstamp=dtstamp)
+    event.add("dtstart", due)
+    event.add("dtend", due + timedelta(days=1))
+    event.add("transp", "TRANSPARENT")
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", summary)
+    alarm.add("trigger", _DEADLINE_ALARM)
+    event.add_component(alarm)
+    calendar.add_component(event)
+    return bytes(calendar.to_ical())
+
+
+def meeting_event(
+    *,
+    uid: str,
+    summary: str,
+    description: str,
+    start: datetime,
+    end: datetime,
+    location: str | None,
+    url: str | None,
+    organizer_email: str,
+    organizer_name: str,
+    attendee_email: str | None,
+    sequence: int,
+    method: Literal["REQUEST", "CANCEL"],
+    dtstamp: datetime,
+    tz: str = "Europe/Berlin",
+) -> bytes:
+    """A meeting request or cancellation with local times (TZID ``tz``) and the matching VTIMEZONE."""
+    if method not in ("REQUEST", "CANCEL"):
+        raise InvalidValueError(f"METHOD muss REQUEST oder CANCEL sein, nicht {method!r}")
+    zone = ZoneInfo(tz)
+    local_start, local_end = _local(start, zone), _local(end, zone)
+    if local_end <= local_start:
+        raise InvalidValueError("Das Ende eines Termins muss nach dem Beginn liegen")
+    calendar = _calendar(method)
+    event = _event(uid=uid, summary=summary, description=description, sequence=sequence, dtstamp=dtstamp)
+    event.add("dtstart", local_start)
+    event.add("dtend", local_end)
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    if location or url:
+        event.add("location", location or url)
+    if url:
+        event.add("url", url)
+    event.add("organizer", _address(organizer_email, organizer_name))
+    if attendee_email:
+        attendee = _address(attendee_email, None)
+        attendee.params.update({"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"})
+        event.add("attendee", attendee)
+    calendar.add_component(event)
+    calendar.add_missing_timezones(
+        first_date=date(local_start.year - 1, 1, 1), last_date=date(local_end.year + 2, 1, 1)
+    )
+    return bytes(calendar.to_ical())
+
+
+def _address(email: str, name: str | None) -> vCalAddress:
+    address = vCalAddress(f"mailto:{check_header_safe(email, field='E-Mail')}")
+    if name:
+        address.params["CN"] = name
+    return address
+
+
+def ics_attachment(content: bytes, method: str, filename: str = "termin.ics") -> Attachment:
+    """The calendar file as a ``text/calendar`` attachment whose ``method`` matches the file's METHOD."""
+    method = method.upper()
+    if method not in ICS_METHODS:
+        raise InvalidValueError(f"unbekannte Kalender-METHOD {method!r}")
+    check_header_safe(filename, field="Dateiname")
+    return Attachment(filename, f"text/calendar; method={method}; charset=utf-8", content)

@@ -1,0 +1,197 @@
+"""Every message kind renders (subject, text, HTML) from its sample context; values stay data, never markup or code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from jinja2 import UndefinedError
+
+from kim_workflow.core.domain import DeliverableKind, Organiser
+from kim_workflow.core.validation import InvalidValueError
+from kim_workflow.email.kinds import KIND_LABELS, REQUIRED_CONTEXT, TEMPLATES, MessageKind
+from kim_workflow.email.render import TEMPLATES_DIR, RenderedEmail, Renderer
+from kim_workflow.email.samples import SAMPLE_CONTEXTS
+
+FOOTER = "Diese E-Mail wurde automatisch erstellt. Bei Fragen antworten Sie bitte auf diese Nachricht."
+SENDER = "Ministerium für Familie, Frauen, Kultur und Integration Rheinland-Pfalz – Referat Integration"
+GERMAN = re.compile(
+    r"Erinnerung|Einladung|Absage|Protokoll|Bewilligung|Entscheidung|Eingangsbestätigung|Nachforderung|"
+    r"Aufruf|Frist|Übersicht|Terminänderung|Zustellung"
+)
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+def render(renderer: Renderer, kind: MessageKind, **overrides: Any) -> RenderedEmail:
+    return renderer.render(kind, {**SAMPLE_CONTEXTS[kind], **overrides})
+
+
+def test_every_kind_has_a_template_required_keys_and_a_sample() -> None:
+    assert set(TEMPLATES) == set(REQUIRED_CONTEXT) == set(SAMPLE_CONTEXTS) == set(KIND_LABELS) == set(MessageKind)
+    for name in TEMPLATES.values():
+        for suffix in (".subject.txt", ".txt", ".html"):
+            assert (TEMPLATES_DIR / f"{name}{suffix}").is_file(), f"{name}{suffix}"
+
+
+@pytest.mark.parametrize("kind", list(MessageKind))
+def test_sample_context_holds_exactly_the_required_keys(kind: MessageKind) -> None:
+    assert set(SAMPLE_CONTEXTS[kind]) == REQUIRED_CONTEXT[kind]
+
+
+@pytest.mark.parametrize("kind", list(MessageKind))
+def test_every_kind_renders_its_sample(renderer: Renderer, kind: MessageKind) -> None:
+    email = renderer.render(kind, SAMPLE_CONTEXTS[kind])
+    assert email.subject and email.subject == email.subject.strip()
+    assert "\n" not in email.subject and "\r" not in email.subject
+    assert GERMAN.search(email.subject), email.subject
+    assert kind.value not in email.subject
+    for body in (email.text, email.html):
+        assert FOOTER in body and SENDER in body
+        assert "None" not in body and "{{" not in body and "{%" not in body
+        assert re.search(r"(Sehr geehrte|Guten Tag)", body)
+    assert email.html.lstrip().startswith("<!DOCTYPE html>") and '<html lang="de">' in email.html
+    assert "<" not in email.text.replace("<integration@", "")  # no markup in the text part
+
+
+@pytest.mark.parametrize("kind", list(MessageKind))
+def test_a_missing_value_raises(renderer: Renderer, kind: MessageKind) -> None:
+    for key in REQUIRED_CONTEXT[kind]:
+        context: Mapping[str, Any] = {k: v for k, v in SAMPLE_CONTEXTS[kind].items() if k != key}
+        with pytest.raises(UndefinedError, match=key):
+            renderer.render(kind, context)
+
+
+def test_a_missing_nested_value_raises(renderer: Renderer) -> None:
+    entry = dict(SAMPLE_CONTEXTS[MessageKind.ESCALATION_DIGEST]["entries"][0])
+    del entry["ags"]
+    with pytest.raises(UndefinedError):
+        render(renderer, MessageKind.ESCALATION_DIGEST, entries=[entry])
+
+
+def test_none_is_never_printed(renderer: Renderer) -> None:
+    with pytest.raises(UndefinedError):
+        render(renderer, MessageKind.DECISION_REJECTED, reason=None)
+
+
+def test_values_are_escaped_in_html_and_never_evaluated(renderer: Renderer) -> None:
+    email = render(
+        renderer,
+        MessageKind.DECISION_CHANGES_REQUESTED,
+        recipient_name="Herr <script>alert(1)</script>",
+        message="Bitte ergänzen: {{ 7*7 }} <b>fett</b>\n{% raw %}",
+    )
+    assert "<script>" not in email.html and "<b>fett</b>" not in email.html
+    assert "Sehr geehrter Herr &lt;script&gt;alert(1)&lt;/script&gt;," in email.html
+    assert "Bitte ergänzen: {{ 7*7 }} &lt;b&gt;fett&lt;/b&gt;<br>\n{% raw %}" in email.html
+    assert "Bitte ergänzen: {{ 7*7 }} <b>fett</b>\n{% raw %}" in email.text
+    assert "Bitte ergänzen: 49" not in email.html + email.text
+
+
+def test_jinja_syntax_in_a_subject_value_stays_literal(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.MEETING_INVITATION, title="{{ 7*7 }} & <Treffen>")
+    assert "„{{ 7*7 }} & <Treffen>“" in email.subject
+    assert "{{ 7*7 }} &amp; &lt;Treffen&gt;" in email.html
+
+
+def test_only_web_links_become_links(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.MEETING_INVITATION, video_url='javascript:alert("x")')
+    assert 'href="javascript' not in email.html
+    assert "javascript:alert(&#34;x&#34;)" in email.html
+
+
+@pytest.mark.parametrize("bad", ["Treffen\r\nBcc: victim@example.org", "Treffen\nzweite Zeile", "Tab\x00"])
+def test_a_line_break_in_a_subject_value_raises(renderer: Renderer, bad: str) -> None:
+    with pytest.raises(InvalidValueError):
+        render(renderer, MessageKind.MEETING_INVITATION, title=bad)
+
+
+def test_a_line_break_in_a_reference_raises(renderer: Renderer) -> None:
+    with pytest.raises(InvalidValueError):
+        render(renderer, MessageKind.APPLICATION_RECEIVED, reference="KIM-1\r\nX-Injected: 1")
+
+
+@pytest.mark.parametrize(
+    ("days", "phrase"),
+    [(14, "verbleiben noch 14 Tage"), (1, "Die Frist endet morgen."), (0, "Die Frist endet heute.")],
+)
+def test_deliverable_reminder_lists_items_due_date_and_days(renderer: Renderer, days: int, phrase: str) -> None:
+    email = render(renderer, MessageKind.DELIVERABLE_REMINDER, days_remaining=days)
+    assert email.subject == "Erinnerung: Jahresbericht und Fragebogen 2026 fällig am 15.12.2026"
+    for body in (email.text, email.html):
+        assert "Jahresbericht" in body and "Fragebogen" in body
+        assert "Dienstag, 15. Dezember 2026" in body and phrase in body
+        assert "kim@mffki.rlp.example" in body and "07339000" in body
+    assert email.text.startswith("Sehr geehrte Frau Dr. Anna Müller,\n")
+
+
+def test_deliverable_reminder_with_one_item(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.DELIVERABLE_REMINDER, outstanding=[DeliverableKind.QUESTIONNAIRE])
+    assert "Fragebogen" in email.text and "Jahresbericht" not in email.text
+
+
+def test_overdue_notice_names_deadline_and_days(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.OVERDUE_NOTICE)
+    assert "seit 7 Tagen überschritten" in email.text
+    assert "Freitag, 8. Januar 2027" in email.html
+
+
+def test_escalation_digest_is_a_table_of_kommunen(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.ESCALATION_DIGEST)
+    assert email.text.startswith("Sehr geehrte Damen und Herren,")
+    assert "2 Kommunen" in email.subject
+    for value in ("07339000", "Landkreis Mainz-Bingen", "07211000", "Stadt Trier", "15.12.2026", "27 Tage"):
+        assert value in email.text and value in email.html
+    assert email.html.count("<tr>") >= 3 and "<th" in email.html
+    assert "Jahresbericht und Fragebogen" in email.html
+
+
+def test_escalation_digest_without_entries(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.ESCALATION_DIGEST, entries=[])
+    assert "sämtliche Unterlagen vor" in email.text
+
+
+def test_decision_approved_shows_german_amounts_and_message(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.DECISION_APPROVED)
+    for body in (email.text, email.html):
+        assert "60.000,00 €" in body and "20.000,00 €" in body and "80.000,00 €" in body
+        assert "Nebenbestimmungen im Bescheid" in body
+    assert "Nebenbestimmungen im Bescheid.<br>\nDie erste Rate" in email.html
+
+
+def test_decision_rejected_shows_reason(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.DECISION_REJECTED, reason="Grund <1>")
+    assert "Grund &lt;1&gt;" in email.html and "Grund <1>" in email.text
+
+
+def test_meeting_invitation_shows_when_where_agenda_and_organiser(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.MEETING_INVITATION, organiser=Organiser.DBKI)
+    for body in (email.text, email.html):
+        assert "Mittwoch, 10. Juni 2026, 10:00–15:00 Uhr" in body
+        assert "Vernetzungstreffen" in body and "Sitzungssaal 2.14" in body
+        assert "https://meet.rlp.example/kim-vernetzung" in body
+        assert "Erfahrungen aus dem ersten Förderjahr" in body and "DBKI" in body
+        assert "Freitag, 29. Mai 2026" in body
+    assert 'href="https://meet.rlp.example/kim-vernetzung"' in email.html
+
+
+def test_meeting_without_place_or_video(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.MEETING_REMINDER, location=None, video_url=None, agenda=[], days_until=1)
+    assert "Ort:" not in email.text and "Videokonferenz" not in email.text and "Tagesordnung" not in email.text
+    assert "morgen" in email.text
+
+
+def test_neutral_salutation_for_a_name_without_title(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.SUBMISSION_CONFIRMATION, recipient_name="Alex Beispiel")
+    assert email.text.startswith("Guten Tag Alex Beispiel,")
+    assert "Guten Tag Alex Beispiel," in email.html
+
+
+def test_submission_confirmation_when_complete_and_late(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.SUBMISSION_CONFIRMATION, still_outstanding=[], on_time=False)
+    assert "nach Ablauf der Frist" in email.text and "alle Unterlagen" in email.text
