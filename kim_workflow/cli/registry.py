@@ -1,4 +1,4 @@
-"""The ``kim`` command line: admins' entry to every use case (Typer, output with rich)."""
+"""Registry commands: database, seeding, contacts, Kommunen, and ``kim up``."""
 
 from __future__ import annotations
 
@@ -6,55 +6,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from kim_workflow.app import App, bootstrap, prepare_database, utc_now
+from kim_workflow.app import bootstrap, prepare_database, utc_now
+from kim_workflow.cli.common import EXIT_BAD_INPUT, Actor, console, err, ready_app, settings
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.migrate import current_revision, head_revision, upgrade
 from kim_workflow.services import registry
-from kim_workflow.settings import Settings, load_settings
 
-EXIT_BAD_INPUT = 2
-
-app = typer.Typer(help="kim-workflow: Berichtszyklus des Kommunalen Integrationsmanagements RLP.", no_args_is_help=True)
 db_app = typer.Typer(help="Datenbank-Schema (Alembic-Migrationen).", no_args_is_help=True)
 contacts_app = typer.Typer(help="Ansprechpersonen der Kommunen.", no_args_is_help=True)
 kommunen_app = typer.Typer(help="Die 36 Kommunen des Programms.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(contacts_app, name="contacts")
-app.add_typer(kommunen_app, name="kommunen")
-
-console = Console()
-err = Console(stderr=True)
-
-Actor = Annotated[str, typer.Option("--actor", help="Wer die Änderung vornimmt (für das Ereignisprotokoll).")]
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValidationError as exc:
-        err.print("[bold red]Ungültige Einstellungen (KIM_*):[/]")
-        for error in exc.errors():
-            err.print(f"  {'.'.join(str(p) for p in error['loc'])}: {error['msg']}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-
-
-def _ready_app() -> App:
-    """An app whose database is at the newest schema (refuses to work on an outdated one)."""
-    kim = bootstrap(_settings())
-    if current_revision(kim.engine) != head_revision():
-        err.print("[bold red]Die Datenbank ist nicht auf dem neuesten Stand.[/] Bitte zuerst: kim db upgrade")
-        raise typer.Exit(1)
-    return kim
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
-    kim = bootstrap(_settings())
+    kim = bootstrap(settings())
     upgrade(kim.engine)
     console.print(f"Datenbank auf Revision {current_revision(kim.engine)}.")
 
@@ -62,14 +30,13 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's schema revision."""
-    kim = bootstrap(_settings())
+    kim = bootstrap(settings())
     console.print(f"aktuell: {current_revision(kim.engine)}, neueste: {head_revision()}")
 
 
-@app.command()
 def seed() -> None:
     """Migrate and load the 36 Kommunen (idempotent)."""
-    kim = bootstrap(_settings())
+    kim = bootstrap(settings())
     changed = prepare_database(kim)
     with session_scope(kim.engine) as session:
         total = len(registry.kommunen_overview(session))
@@ -87,7 +54,7 @@ def contacts_import(
     except (OSError, UnicodeDecodeError) as exc:
         err.print(f"[bold red]Datei nicht lesbar:[/] {exc}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    kim = _ready_app()
+    kim = ready_app()
     try:
         with session_scope(kim.engine) as session:
             result = registry.import_contacts(session, text, now=utc_now(), actor=actor)
@@ -117,7 +84,7 @@ def contacts_activate(email: str, actor: Actor = "cli") -> None:
 
 
 def _set_active(email: str, *, active: bool, actor: str) -> None:
-    kim = _ready_app()
+    kim = ready_app()
     with session_scope(kim.engine) as session:
         count = registry.set_contact_active(session, email=email, active=active, now=utc_now(), actor=actor)
     if not count:
@@ -129,7 +96,7 @@ def _set_active(email: str, *, active: bool, actor: str) -> None:
 @kommunen_app.command("list")
 def kommunen_list() -> None:
     """Table of the Kommunen with their contacts."""
-    kim = _ready_app()
+    kim = ready_app()
     with session_scope(kim.engine) as session:
         overview = registry.kommunen_overview(session)
     table = Table(title="Kommunen im KIM-Programm")
@@ -147,7 +114,6 @@ def kommunen_list() -> None:
     console.print(f"{len(overview)} Kommunen, davon {missing} ohne aktive Integrationsmanagerin/aktiven -manager.")
 
 
-@app.command()
 def up(
     host: Annotated[str, typer.Option(help="Adresse des Prefect-Servers")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port des Prefect-Servers")] = 4200,
@@ -155,8 +121,4 @@ def up(
     """Main job: migrate and seed, start Prefect and a mail sink, serve all deployments until Ctrl-C."""
     from kim_workflow.orchestration.up import run_up
 
-    run_up(_settings(), host=host, port=port, console=console)
-
-
-def main() -> None:
-    app()
+    run_up(settings(), host=host, port=port, console=console)

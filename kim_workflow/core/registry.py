@@ -26,3 +26,10 @@ def parse_kommunen(text: str) -> list[KommuneRecord]:
     if len({r.ags for r in records}) != len(records):
         raise ValueError("duplicate AGS in the Kommunen list")
     return records
+
+
+def display_name(name: str, kind: KommuneKind) -> str:
+    """How emails name a Kommune: "Landkreis Kusel", "Stadt Mainz", but "Westerwaldkreis" as it is."""
+    if kind is KommuneKind.KREISFREIE_STADT:
+        return f"Stadt {name}"
+    return name if name.lower().endswith("kreis") or "kreis " in name.lower() else f"Landkreis {name}"

@@ -100,6 +100,7 @@ class Application(SQLModel, table=True):
     notes: str | None = Field(default=None, max_length=4000)
     submitted_at: datetime | None = _ts()
     updated_at: datetime = _ts(nullable=False)
+    decision_run_id: str | None = Field(default=None, max_length=64)  # the Prefect run waiting for the decision
 
 
 class ApplicationRevision(SQLModel, table=True):
@@ -138,6 +139,7 @@ class Deliverable(SQLModel, table=True):
     kind: DeliverableKind = Field(sa_column=Column(_enum(DeliverableKind), nullable=False))
     original_due_date: date
     due_date: date
+    due_revision: int = 0  # increases with every extension: the SEQUENCE of the deadline's calendar entry
     extension_reason: str | None = Field(default=None, max_length=1000)
     status: DeliverableStatus = Field(sa_column=Column(_enum(DeliverableStatus), nullable=False))
     received_on: date | None = None
@@ -161,7 +163,9 @@ class Meeting(SQLModel, table=True):
     sequence: int = 0
     series_key: str | None = Field(default=None, max_length=100)
     minutes_ref: str | None = Field(default=None, max_length=1000)
+    cancel_reason: str | None = Field(default=None, max_length=1000)
     created_at: datetime = _ts(nullable=False)
+    updated_at: datetime | None = _ts()
 
 
 class MeetingInvitee(SQLModel, table=True):
@@ -235,3 +239,23 @@ class DomainEvent(SQLModel, table=True):
     year: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
     published_at: datetime | None = _ts()
+
+
+class ReminderLog(SQLModel, table=True):
+    """Which ladder stage was planned for whom and for which due date; the unique key makes planning idempotent.
+
+    ``scope`` is what the ladder is about (``deliverable``, ``escalation``, ``application``, ``meeting``),
+    ``ref`` whom it concerns (an AGS, ``ministry``, ``meeting:<id>:contact:<id>``).
+    """
+
+    __tablename__ = "reminder_log"
+    __table_args__ = (sa.UniqueConstraint("scope", "ref", "year", "stage", "due_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=32)
+    ref: str = Field(max_length=100)
+    year: int = Field(index=True)
+    stage: str = Field(max_length=32)
+    due_date: date
+    planned_for: date
+    created_at: datetime = _ts(nullable=False)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from kim_workflow.app import App, bootstrap
+from sqlalchemy.engine import Engine
+
+from kim_workflow.app import App
+from kim_workflow.db.engine import make_engine
 from kim_workflow.settings import load_settings
 
 
-@lru_cache(maxsize=4)
-def _app_for(database_url: str) -> App:
-    return bootstrap(load_settings(database_url=database_url))
+@lru_cache(maxsize=8)
+def _engine_for(database_url: str) -> Engine:
+    return make_engine(database_url)
 
 
 def current_app() -> App:
-    """The app for the current environment; the engine is reused across tasks of one process."""
-    return _app_for(load_settings().database_url)
+    """Settings read now from the environment; the engine (and its pool) is reused across tasks of a process."""
+    settings = load_settings()
+    return App(settings=settings, engine=_engine_for(settings.database_url))

@@ -34,16 +34,23 @@ def to_prefect_event(row: DomainEvent) -> Event:
         related.append({"prefect.resource.id": f"kim.year.{row.year}", "prefect.resource.role": "year"})
     payload: dict[str, Any] = {**row.payload, "year": row.year, "subject_id": row.subject_id}
     return Event(
-        id=UUID(row.uuid), occurred=row.occurred_at, event=row.action, resource=resource, related=related,
+        id=UUID(row.uuid),
+        occurred=row.occurred_at,
+        event=row.action,
+        resource=resource,
+        related=related,
         payload=payload,
-    )  # fmt: skip
+    )
 
 
 async def publish_pending(engine: Engine, *, now: datetime, limit: int = BATCH) -> int:
     """Emit unpublished domain events in order and mark them published; return how many."""
     with session_scope(engine) as session:
         rows = session.exec(
-            select(DomainEvent).where(col(DomainEvent.published_at).is_(None)).order_by(col(DomainEvent.id)).limit(limit)
+            select(DomainEvent)
+            .where(col(DomainEvent.published_at).is_(None))
+            .order_by(col(DomainEvent.id))
+            .limit(limit)
         ).all()
     if not rows:
         return 0
@@ -51,9 +58,7 @@ async def publish_pending(engine: Engine, *, now: datetime, limit: int = BATCH) 
         for row in rows:
             await client.emit(to_prefect_event(row))
     with session_scope(engine) as session:
-        session.exec(
-            update(DomainEvent).where(col(DomainEvent.id).in_([r.id for r in rows])).values(published_at=now)
-        )
+        session.exec(update(DomainEvent).where(col(DomainEvent.id).in_([r.id for r in rows])).values(published_at=now))
     return len(rows)
 
 

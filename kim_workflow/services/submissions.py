@@ -114,6 +114,7 @@ def extend_deadline(
     changed = [d for d in outstanding if d.due_date != until]
     for deliverable in changed:
         deliverable.due_date, deliverable.extension_reason = until, reason[:1000]
+        deliverable.due_revision += 1
     if changed:
         record_event(
             session,

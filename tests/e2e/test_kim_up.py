@@ -21,9 +21,11 @@ KIM = str(Path(sys.executable).with_name("kim"))
 
 def api(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
     request = urllib.request.Request(
-        f"{url}{path}", data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"}, method="POST" if body is not None else "GET",
-    )  # fmt: skip
+        f"{url}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+        method="POST" if body is not None else "GET",
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 

@@ -14,9 +14,19 @@ from kim_workflow.db.engine import is_sqlite
 from kim_workflow.db.migrate import current_revision, downgrade, head_revision, upgrade
 
 EXPECTED_TABLES = {
-    "kommune", "contact", "cycle", "application", "application_revision", "decision", "deliverable",
-    "meeting", "meeting_invitee", "meeting_attendance", "outbox_message", "domain_event",
-}  # fmt: skip
+    "kommune",
+    "contact",
+    "cycle",
+    "application",
+    "application_revision",
+    "decision",
+    "deliverable",
+    "meeting",
+    "meeting_invitee",
+    "meeting_attendance",
+    "outbox_message",
+    "domain_event",
+}
 
 
 def test_database_is_at_head_with_every_domain_table(engine: Engine) -> None:
@@ -58,6 +68,8 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(engine: Engine) -> N
     if not is_sqlite(engine):
         pytest.skip("SQLite pragmas only")
     with engine.connect() as connection:
-        pragma = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in
-                  ("journal_mode", "foreign_keys", "busy_timeout")}  # fmt: skip
+        pragma = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+        }
     assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30000}

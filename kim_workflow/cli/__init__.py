@@ -1,0 +1,29 @@
+"""The ``kim`` command line: admins' entry to every use case (Typer, output with rich)."""
+
+from __future__ import annotations
+
+import typer
+
+from kim_workflow.cli import cycle, outbox, registry
+
+app = typer.Typer(
+    help="kim-workflow: Berichtszyklus des Kommunalen Integrationsmanagements Rheinland-Pfalz.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(registry.db_app, name="db")
+app.add_typer(registry.contacts_app, name="contacts")
+app.add_typer(registry.kommunen_app, name="kommunen")
+app.add_typer(cycle.cycle_app, name="cycle")
+app.add_typer(cycle.submission_app, name="submission")
+app.add_typer(cycle.deadline_app, name="deadline")
+app.add_typer(outbox.outbox_app, name="outbox")
+app.add_typer(outbox.emails_app, name="emails")
+app.command()(registry.seed)
+app.command()(registry.up)
+app.command()(cycle.status)
+app.command()(cycle.sweep)
+
+
+def main() -> None:
+    app()

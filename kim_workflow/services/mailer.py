@@ -1,0 +1,86 @@
+"""Turning a message kind, recipients and a context into a keyed outbox email (render apart from send)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from kim_workflow.db.models import Contact
+from kim_workflow.email.kinds import MessageKind
+from kim_workflow.email.mime import Attachment, address_only, domain_of
+from kim_workflow.email.outbox import NewEmail, outbox_key
+from kim_workflow.email.render import Renderer
+from kim_workflow.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    address: str
+    name: str | None = None
+    contact_id: int | None = None
+
+    @classmethod
+    def of(cls, contact: Contact) -> Recipient:
+        return cls(contact.email, contact.name, contact.id)
+
+
+@lru_cache(maxsize=4)
+def _renderer(timezone: str) -> Renderer:
+    return Renderer(timezone=timezone)
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """Renders and keys emails; enqueuing is the caller's (inside its transaction)."""
+
+    settings: Settings
+
+    @property
+    def renderer(self) -> Renderer:
+        return _renderer(self.settings.timezone)
+
+    @property
+    def sender_domain(self) -> str:
+        return domain_of(address_only(self.settings.mail_from))
+
+    @property
+    def submission_address(self) -> str:
+        return self.settings.mail_reply_to
+
+    def compose(
+        self,
+        kind: MessageKind,
+        *,
+        subject_ref: str,
+        occasion: str,
+        to: Sequence[Recipient],
+        cc: Sequence[Recipient] = (),
+        context: Mapping[str, Any],
+        attachments: Sequence[Attachment] = (),
+        key_recipient: str | None = None,
+    ) -> NewEmail:
+        """One email to ``to[0]`` (further ``to`` and ``cc`` in Cc), keyed by kind, subject, occasion and recipient.
+
+        ``key_recipient`` replaces the address in the key where one email per subject is wanted whoever
+        receives it (e.g. one reminder per Kommune and stage).
+        """
+        if not to:
+            raise ValueError("compose: at least one recipient")
+        primary, *others = to
+        name = primary.name if len(to) == 1 else None
+        rendered = self.renderer.render(kind, {**context, "recipient_name": name})
+        copies = tuple(dict.fromkeys(r.address for r in [*others, *cc] if r.address != primary.address))
+        return NewEmail(
+            idempotency_key=outbox_key(kind.value, subject_ref, key_recipient or primary.address, occasion),
+            kind=kind.value,
+            subject_ref=subject_ref,
+            recipient=primary.address,
+            cc=copies,
+            contact_id=primary.contact_id,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            attachments=tuple(attachments),
+        )

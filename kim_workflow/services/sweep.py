@@ -1,0 +1,227 @@
+"""The daily sweep of the 15-December cycle: load state, plan with the pure ladder, render, key, enqueue."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from kim_workflow.core.calendar import next_working_day
+from kim_workflow.core.domain import CycleStatus
+from kim_workflow.core.policy import YearPolicy
+from kim_workflow.core.registry import display_name
+from kim_workflow.core.reminders import (
+    DeliverableState,
+    EscalationDigest,
+    KommuneDeliverables,
+    PlannedReminder,
+    ReminderPlan,
+    SentStage,
+    Stage,
+    StageKind,
+    plan_reminders,
+)
+from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune, ReminderLog
+from kim_workflow.email.ics import deadline_event, ics_attachment
+from kim_workflow.email.kinds import MessageKind
+from kim_workflow.email.outbox import NewEmail, enqueue
+from kim_workflow.services.lookups import active_contacts_by_kommune, split_recipients
+from kim_workflow.services.mailer import Mailer, Recipient
+from kim_workflow.services.policies import load_policy
+from kim_workflow.services.status import deliverable_ref
+from kim_workflow.settings import Settings
+
+ESCALATION_REF = "ministry"
+
+
+@dataclass
+class YearSweep:
+    """What one sweep planned (and, unless dry, queued) for one funding year."""
+
+    year: int
+    plan: ReminderPlan
+    emails: list[NewEmail] = field(default_factory=list)
+    log_rows: list[dict[str, Any]] = field(default_factory=list)
+    kommune_names: dict[str, str] = field(default_factory=dict)
+    queued: int = 0
+
+    @property
+    def without_contact(self) -> list[str]:
+        return [f"{ags} {self.kommune_names.get(ags, '')}".strip() for ags in self.plan.without_contact]
+
+
+@dataclass(frozen=True)
+class _YearState:
+    kommunen: dict[str, Kommune]
+    deliverables: dict[str, list[Deliverable]]
+    contacts: dict[int, list[Contact]]
+
+
+def open_years(session: Session) -> list[int]:
+    return list(session.exec(select(Cycle.year).where(col(Cycle.status) == CycleStatus.OPEN).order_by(col(Cycle.year))))
+
+
+def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today: date, now: datetime) -> YearSweep:
+    """Read the year's state (four queries), plan with the pure ladder and compose every email."""
+    year = policy.year
+    state = _load_state(session, year)
+    sent, escalated = _sent_stages(session, year)
+    kommunen = [
+        KommuneDeliverables(
+            ags=ags,
+            name=state.kommunen[ags].name,
+            deliverables=tuple(DeliverableState(d.kind, d.due_date, d.received_on) for d in rows),
+            sent=frozenset(sent.get(ags, ())),
+            has_active_contact=bool(split_recipients(state.contacts.get(state.kommunen[ags].id or 0, []))[0]),
+        )
+        for ags, rows in state.deliverables.items()
+    ]
+    plan = plan_reminders(today, policy.report, kommunen, escalation_sent_for=frozenset(escalated))
+    sweep = YearSweep(year, plan, kommune_names={ags: k.name for ags, k in state.kommunen.items()})
+    composer = _Composer(Mailer(settings), year, today, now, state)
+    for reminder in plan.reminders:
+        sweep.emails.append(composer.reminder(reminder))
+        sweep.log_rows.append(
+            _log_row("deliverable", reminder.ags, year, str(reminder.stage), reminder.due_date, today, now)
+        )
+    if plan.escalation is not None:
+        sweep.emails.append(composer.escalation(plan.escalation, settings.ministry_escalation_address))
+        sweep.log_rows += [
+            _log_row("escalation", ESCALATION_REF, year, "escalation", due, today, now)
+            for due in plan.escalation.due_dates
+        ]
+    return sweep
+
+
+def apply_year(session: Session, sweep: YearSweep, *, now: datetime, sender_domain: str) -> int:
+    """Record the planned stages and queue their emails in the caller's transaction; return how many are new."""
+    if sweep.log_rows:
+        insert = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
+        session.connection().execute(insert(ReminderLog).on_conflict_do_nothing(), sweep.log_rows)
+    sweep.queued = enqueue(session, sweep.emails, now=now, sender_domain=sender_domain).created
+    return sweep.queued
+
+
+def sweep_day(
+    session: Session, settings: Settings, *, today: date, now: datetime, dry_run: bool = False
+) -> list[YearSweep]:
+    """Plan (and unless ``dry_run`` queue) the day's reminders of every open funding year."""
+    results = []
+    for year in open_years(session):
+        sweep = plan_year(session, settings, policy=load_policy(year, settings.policy_dir), today=today, now=now)
+        if not dry_run:
+            apply_year(session, sweep, now=now, sender_domain=Mailer(settings).sender_domain)
+        results.append(sweep)
+    return results
+
+
+def _load_state(session: Session, year: int) -> _YearState:
+    rows = session.exec(
+        select(Deliverable, Kommune)
+        .join(Kommune, col(Kommune.id) == col(Deliverable.kommune_id))
+        .where(col(Deliverable.year) == year, col(Kommune.active))
+        .order_by(col(Kommune.ags), col(Deliverable.kind))
+    ).all()
+    kommunen: dict[str, Kommune] = {}
+    deliverables: dict[str, list[Deliverable]] = defaultdict(list)
+    for deliverable, kommune in rows:
+        kommunen[kommune.ags] = kommune
+        deliverables[kommune.ags].append(deliverable)
+    return _YearState(kommunen, dict(deliverables), active_contacts_by_kommune(session))
+
+
+def _sent_stages(session: Session, year: int) -> tuple[dict[str, set[SentStage]], set[date]]:
+    sent: dict[str, set[SentStage]] = defaultdict(set)
+    escalated: set[date] = set()
+    for scope, ref, stage, due in session.exec(
+        select(col(ReminderLog.scope), col(ReminderLog.ref), col(ReminderLog.stage), col(ReminderLog.due_date)).where(
+            col(ReminderLog.year) == year, col(ReminderLog.scope).in_(("deliverable", "escalation"))
+        )
+    ):
+        if scope == "escalation":
+            escalated.add(due)
+        else:
+            sent[ref].add((Stage.parse(stage), due))
+    return sent, escalated
+
+
+def _log_row(scope: str, ref: str, year: int, stage: str, due: date, today: date, now: datetime) -> dict[str, Any]:
+    return {"scope": scope, "ref": ref, "year": year, "stage": stage, "due_date": due, "planned_for": today,
+            "created_at": now}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Composer:
+    mailer: Mailer
+    year: int
+    today: date
+    now: datetime
+    state: _YearState
+
+    def reminder(self, reminder: PlannedReminder) -> NewEmail:
+        kommune = self.state.kommunen[reminder.ags]
+        to, cc = split_recipients(self.state.contacts[kommune.id or 0])
+        context: dict[str, Any] = {
+            "kommune_name": display_name(kommune.name, kommune.kind),
+            "ags": kommune.ags,
+            "cycle_year": self.year,
+            "outstanding": list(reminder.outstanding),
+            "due_date": reminder.due_date,
+            "submission_address": self.mailer.submission_address,
+        }
+        if reminder.stage.kind is StageKind.REMINDER:
+            kind = MessageKind.DELIVERABLE_REMINDER
+            context["days_remaining"] = (reminder.due_date - self.today).days
+            attachments = [self._deadline_ics(kommune, reminder)]
+        else:
+            kind = MessageKind.OVERDUE_NOTICE
+            context["days_overdue"] = (self.today - reminder.due_date).days
+            context["respond_by"] = next_working_day(self.today + timedelta(days=7))
+            attachments = []
+        return self.mailer.compose(
+            kind,
+            subject_ref=deliverable_ref(kommune.ags, self.year),
+            occasion=f"stage:{reminder.stage}|due:{reminder.due_date.isoformat()}",
+            key_recipient=f"kommune:{kommune.ags}",
+            to=[Recipient.of(c) for c in to],
+            cc=[Recipient.of(c) for c in cc],
+            context=context,
+            attachments=attachments,
+        )
+
+    def _deadline_ics(self, kommune: Kommune, reminder: PlannedReminder) -> Any:
+        revision = max((d.due_revision for d in self.state.deliverables[kommune.ags]), default=0)
+        labels = " und ".join(k.label_de for k in reminder.outstanding)
+        content = deadline_event(
+            uid=f"kim-deadline-{self.year}-{kommune.ags}@{self.mailer.sender_domain}",
+            summary=f"Abgabefrist KIM {self.year}: {labels}",
+            description=f"Abgabe von {labels} für {display_name(kommune.name, kommune.kind)} (AGS {kommune.ags}).",
+            due=reminder.due_date,
+            sequence=revision,
+            dtstamp=self.now,
+        )
+        return ics_attachment(content, "PUBLISH", filename="abgabefrist.ics")
+
+    def escalation(self, digest: EscalationDigest, address: str) -> NewEmail:
+        entries = [
+            {
+                "ags": e.ags,
+                "kommune_name": display_name(self.state.kommunen[e.ags].name, self.state.kommunen[e.ags].kind)
+                + ("" if e.has_active_contact else " (keine aktive Ansprechperson!)"),
+                "outstanding": list(e.outstanding),
+                "due_date": e.due_date,
+                "days_overdue": (self.today - e.due_date).days,
+            }
+            for e in digest.entries
+        ]
+        return self.mailer.compose(
+            MessageKind.ESCALATION_DIGEST,
+            subject_ref=f"year:{self.year}",
+            occasion="due:" + ",".join(d.isoformat() for d in digest.due_dates),
+            to=[Recipient(address)],
+            context={"cycle_year": self.year, "as_of": self.today, "entries": entries},
+        )

@@ -1,0 +1,93 @@
+"""The cycle's flows on the Prefect test server, with a real database and a real SMTP sink."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from flows.cycle_admin import Submission, open_cycle, record_submission, submission_received
+from flows.daily_sweep import daily_sweep
+from kim_workflow.core.domain import DeliverableKind, OutboxStatus
+from kim_workflow.db.engine import make_engine, session_scope
+from kim_workflow.db.models import OutboxMessage
+from kim_workflow.services import registry
+from tests.support.smtp import SmtpServer
+
+NOW = datetime(2026, 10, 1, tzinfo=UTC)
+MAINZ = "07315000"
+
+
+@pytest.fixture
+def year_env(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("KIM_SMTP_HOST", smtp_server.host)
+    monkeypatch.setenv("KIM_SMTP_PORT", str(smtp_server.port))
+    engine = make_engine(kim_flow_env)
+    contacts = "ags,name,email,role\n" + "".join(
+        f"{k.ags},IM {k.name},im{k.ags}@kommune.example,integration_manager\n" for k in registry.reference_kommunen()
+    )
+    with session_scope(engine) as session:
+        registry.seed_kommunen(session, now=NOW)
+        registry.import_contacts(session, contacts, now=NOW, actor="t")
+    open_cycle(year=2026, actor="test")
+    return kim_flow_env
+
+
+async def artifact(key: str) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async with get_client() as client:
+        found = await client.read_latest_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    return found[0]
+
+
+def test_daily_sweep_sends_each_reminder_once_and_publishes_the_status(year_env: str, smtp_server: SmtpServer) -> None:
+    summaries = daily_sweep(today=date(2026, 11, 3))
+    assert summaries[0]["queued"] == 36 and summaries[0]["stages"] == ["reminder-42"]
+    assert len(smtp_server.handler.received) == 36
+    again = daily_sweep(today=date(2026, 11, 3))
+    assert again[0]["queued"] == 0
+    assert len(smtp_server.handler.received) == 36
+    status = asyncio.run(artifact("kim-status-2026"))
+    rows = json.loads(status.data) if isinstance(status.data, str) else status.data
+    assert len(rows) == 36
+    assert "Erinnerung am" in str(status.data)
+
+
+def test_recording_a_submission_queues_the_confirmation_and_the_triggered_flow_sends_it(
+    year_env: str, smtp_server: SmtpServer
+) -> None:
+    result = record_submission(
+        Submission(ags=MAINZ, year=2026, kind=DeliverableKind.ANNUAL_REPORT, received_on=date(2026, 11, 20)),
+        actor="test",
+    )
+    assert result["newly_recorded"] is True and result["late"] is False
+    with session_scope(make_engine(year_env)) as session:
+        queued = session.exec(select(OutboxMessage).where(col(OutboxMessage.kind) == "submission_confirmation")).one()
+        assert queued.status is OutboxStatus.PENDING and queued.recipient == f"im{MAINZ}@kommune.example"
+    submission_received(year=2026)
+    assert [r.rcpt_tos for r in smtp_server.handler.received] == [[f"im{MAINZ}@kommune.example"]]
+    again = record_submission(
+        Submission(ags=MAINZ, year=2026, kind=DeliverableKind.ANNUAL_REPORT, received_on=date(2026, 11, 21)),
+        actor="test",
+    )
+    assert again["newly_recorded"] is False
+    submission_received(year=2026)
+    assert len(smtp_server.handler.received) == 1
+
+
+def test_bad_submission_fails_the_run_visibly_and_stores_nothing(year_env: str) -> None:
+    from kim_workflow.services.errors import UseCaseError
+
+    with pytest.raises(UseCaseError, match="Unbekannter AGS"):
+        record_submission(
+            Submission(ags="99999999", year=2026, kind=DeliverableKind.QUESTIONNAIRE, received_on=date(2026, 11, 2)),
+            actor="test",
+        )
+    with session_scope(make_engine(year_env)) as session:
+        assert session.exec(select(OutboxMessage)).all() == []
