@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -48,7 +49,24 @@ def _local(value: datetime, zone: ZoneInfo) -> datetime:
 
 
 def deadline_event(*, uid: str, summary: str, description: str, due: date, sequence: int, dtstamp: datetime) -> bytes:
-    """An all-day event on ``due`` (METHOD:PUBLISH, free time) with a reminder at 09:00 the day before."""
+    """An all-day event on ``due`` (METHOD:PUBLISH, free time) with a reminder at 09:00 the day before.
+
+    A sweep builds thousands of these differing only in the UID: the calendar is built once per remaining
+    arguments (cached) and the UID put in afterwards, which keeps the output identical to a fresh build.
+    """
+    check_header_safe(uid, field="UID")
+    if len(uid) > _MAX_UNFOLDED_UID or not uid.isascii():
+        return _deadline_calendar(uid, summary, description, due, sequence, _utc(dtstamp))
+    skeleton = _deadline_calendar(_UID_PLACEHOLDER, summary, description, due, sequence, _utc(dtstamp))
+    return skeleton.replace(f"UID:{_UID_PLACEHOLDER}\r\n".encode(), f"UID:{uid}\r\n".encode(), 1)
+
+
+_UID_PLACEHOLDER = "kim-uid-placeholder"
+_MAX_UNFOLDED_UID = 70  # "UID:" + uid stays within one 75-octet content line
+
+
+@lru_cache(maxsize=256)
+def _deadline_calendar(uid: str, summary: str, description: str, due: date, sequence: int, dtstamp: datetime) -> bytes:
     calendar = _calendar("PUBLISH")
     event = _event(uid=uid, summary=summary, description=description, sequence=sequence, dtstamp=dtstamp)
     event.add("dtstart", due)

@@ -66,7 +66,10 @@ def run_up(settings: Settings, *, host: str, port: int, console: Console, projec
             os.environ.update({"KIM_SMTP_HOST": sink.host, "KIM_SMTP_PORT": str(sink.port), "KIM_SMTP_TLS": "none"})
             console.print(f"Kein SMTP-Server konfiguriert: E-Mails landen im Maildir {settings.maildir}")
         os.environ.setdefault("KIM_DATABASE_URL", settings.database_url)
-        _serve(app.engine, project_root, ui, console)
+        try:
+            _serve(app.engine, project_root, ui, console)
+        except KeyboardInterrupt:  # a second Ctrl-C during shutdown: still stop the server and sink cleanly
+            console.print("Abbruch angefordert.")
     console.print("kim up beendet.")
 
 

@@ -199,7 +199,7 @@ class _Composer:
         content = deadline_event(
             uid=f"kim-deadline-{self.year}-{kommune.ags}@{self.mailer.sender_domain}",
             summary=f"Abgabefrist KIM {self.year}: {labels}",
-            description=f"Abgabe von {labels} für {display_name(kommune.name, kommune.kind)} (AGS {kommune.ags}).",
+            description=f"Abgabe von {labels} (Kommunales Integrationsmanagement {self.year}) beim MFFKI.",
             due=reminder.due_date,
             sequence=revision,
             dtstamp=self.now,

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from kim_workflow.email.sink import free_port
+from kim_workflow.orchestration.deployments import read_specs
 
 KIM = str(Path(sys.executable).with_name("kim"))
 
@@ -58,9 +59,12 @@ def test_kim_up_serves_the_deployments_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
     log = (tmp_path / "kim-up.log").open("w+")
     process = subprocess.Popen([KIM, "up", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deployments = wait_for_deployments(f"http://127.0.0.1:{port}/api", {"registry-check"})
+        expected = {spec.name for spec in read_specs(Path(__file__).parents[2] / "prefect.yaml")}
+        deployments = wait_for_deployments(f"http://127.0.0.1:{port}/api", expected)
+        assert {d["name"]: d["paused"] for d in deployments} == dict.fromkeys(expected, False)
+        sweep = next(d for d in deployments if d["name"] == "daily-sweep")
+        assert sweep["schedules"][0]["schedule"] == {"cron": "0 7 * * *", "timezone": "Europe/Berlin", "day_or": True}
         check = next(d for d in deployments if d["name"] == "registry-check")
-        assert check["paused"] is False
         assert check["schedules"][0]["schedule"]["cron"] == "30 6 * * *"
         assert check["schedules"][0]["schedule"]["timezone"] == "Europe/Berlin"
         assert (tmp_path / "data" / "prefect").is_dir() and (tmp_path / "data" / "kim.db").is_file()

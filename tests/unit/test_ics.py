@@ -153,3 +153,14 @@ def test_ics_attachment() -> None:
         ics_attachment(b"", "REFRESH", "x.ics")
     with pytest.raises(InvalidValueError):
         ics_attachment(b"", "REQUEST", "x\n.ics")
+
+
+def test_cached_deadline_skeleton_gives_the_same_bytes_as_a_fresh_build() -> None:
+    from kim_workflow.email.ics import _deadline_calendar
+
+    stamp = datetime(2026, 11, 3, 6, tzinfo=UTC)
+    for uid in ("kim-deadline-2026-07315000@mffki.rlp.de", "x" * 80 + "@long.example"):
+        fast = deadline_event(uid=uid, summary="Frist", description="D", due=date(2026, 12, 15), sequence=2, dtstamp=stamp)
+        full = _deadline_calendar(uid, "Frist", "D", date(2026, 12, 15), 2, stamp)
+        assert fast == full
+        assert uid in fast.decode().replace("\r\n ", "")

@@ -1,0 +1,175 @@
+"""A full daily sweep (plan + enqueue + dispatch to a local sink) for 36, 3,600 and 36,000 synthetic Kommunen.
+
+    .venv/bin/python bench/sweep.py [--sizes 36 3600 36000] [--database-url URL]
+
+Each size gets a fresh database (a temporary SQLite file unless --database-url names a PostgreSQL server; then a
+schema of its own), N Kommunen with an integration manager and a deputy, and an open 2026 cycle. The timed sweep
+runs on 3 November 2026, when the 42-day reminder is due for every Kommune: N emails. Printed per size: wall time
+of planning+enqueueing and of dispatching, emails per second, SQL statements per sweep (cursor executions, an
+executemany counts once) and how many messages the sink accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dispatch import sink  # noqa: E402  (the sink process of bench/dispatch.py)
+
+from kim_workflow.core.domain import ContactRole, DeliverableKind, DeliverableStatus, KommuneKind  # noqa: E402
+from kim_workflow.db.engine import make_engine, normalise_url, session_scope  # noqa: E402
+from kim_workflow.db.migrate import upgrade  # noqa: E402
+from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune  # noqa: E402
+from kim_workflow.email.dispatcher import dispatch_sync  # noqa: E402
+from kim_workflow.services.policies import load_policy  # noqa: E402
+from kim_workflow.services.sweep import sweep_day  # noqa: E402
+from kim_workflow.settings import Settings  # noqa: E402
+
+NOW = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)
+TODAY = date(2026, 11, 3)
+
+
+def populate(engine: Engine, n: int) -> None:
+    """N Kommunen with IM and deputy, an open 2026 cycle with two deliverables each (bulk inserts, not timed)."""
+    deadline = date(2026, 12, 15)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(Kommune),
+            [
+                {"ags": f"{90000000 + i}", "name": f"Kommune {i}", "kind": KommuneKind.LANDKREIS, "active": True}
+                for i in range(n)
+            ],
+        )
+        ids = dict(connection.execute(sa.select(Kommune.id, Kommune.ags)).all())  # type: ignore[call-overload]
+        contacts = []
+        for kommune_id, ags in ids.items():
+            for role, local in ((ContactRole.INTEGRATION_MANAGER, "im"), (ContactRole.DEPUTY, "vertretung")):
+                contacts.append(
+                    {
+                        "kommune_id": kommune_id,
+                        "name": f"{local} {ags}",
+                        "email": f"{local}{ags}@x.example",
+                        "role": role,
+                        "active": True,
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                    }
+                )
+        connection.execute(sa.insert(Contact), contacts)
+        connection.execute(sa.insert(Cycle), [{"year": 2026, "status": "open", "policy": {}, "opened_at": NOW}])
+        connection.execute(
+            sa.insert(Deliverable),
+            [
+                {
+                    "kommune_id": kommune_id,
+                    "year": 2026,
+                    "kind": kind,
+                    "original_due_date": deadline,
+                    "due_date": deadline,
+                    "status": DeliverableStatus.OUTSTANDING,
+                    "due_revision": 0,
+                }
+                for kommune_id in ids
+                for kind in DeliverableKind
+            ],
+        )
+
+
+class StatementCounter:
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        sa.event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args: Any) -> None:
+        self.count += 1
+
+
+def run(n: int, database_url: str | None, port: int, accepted: Any) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        url, cleanup = _database(database_url, Path(folder))
+        try:
+            engine = make_engine(url)
+            upgrade(engine)
+            populate(engine, n)
+            settings = Settings(
+                data_dir=Path(folder),
+                database_url=url,
+                smtp_host="127.0.0.1",
+                smtp_port=port,
+                _env_file=None,  # type: ignore[call-arg]
+            )
+            load_policy(2026)  # warm the policy and template caches outside the timing
+            counter = StatementCounter(engine)
+            before = accepted.value
+            started = time.perf_counter()
+            with session_scope(engine) as session:
+                planned = sum(len(s.emails) for s in sweep_day(session, settings, today=TODAY, now=NOW))
+            enqueued = time.perf_counter()
+            report = dispatch_sync(engine, settings, now=NOW)
+            done = time.perf_counter()
+            engine.dispose()
+        finally:
+            cleanup()
+    wall = done - started
+    return {
+        "n": n,
+        "planned": planned,
+        "sent": report.sent,
+        "accepted": accepted.value - before,
+        "plan_s": enqueued - started,
+        "dispatch_s": done - enqueued,
+        "wall_s": wall,
+        "per_s": report.sent / wall,
+        "statements": counter.count,
+    }
+
+
+def _database(database_url: str | None, folder: Path) -> tuple[str, Any]:
+    if not database_url:
+        return f"sqlite:///{folder / 'bench.db'}", lambda: None
+    server = normalise_url(database_url)
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    separator = "&" if "?" in server else "?"
+    return f"{server}{separator}options=-csearch_path%3D{schema}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[36, 3600, 36000])
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    print(f"{'Kommunen':>9} {'emails':>7} {'plan+enqueue':>13} {'dispatch':>9} {'wall':>8} {'emails/s':>9} {'SQL':>5}")
+    with sink() as (port, accepted):
+        for n in args.sizes:
+            r = run(n, args.database_url, port, accepted)
+            assert r["sent"] == r["planned"] == r["accepted"] == n, r
+            print(
+                f"{n:>9} {r['sent']:>7} {r['plan_s']:>12.2f}s {r['dispatch_s']:>8.2f}s {r['wall_s']:>7.2f}s "
+                f"{r['per_s']:>9.0f} {r['statements']:>5}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

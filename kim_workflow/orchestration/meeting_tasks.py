@@ -1,0 +1,169 @@
+"""Coarse Prefect tasks of meetings: one task per use case, whatever the number of invitees."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+
+from kim_workflow.app import utc_now
+from kim_workflow.core.domain import MeetingStatus
+from kim_workflow.core.meetings import MeetingDraft, as_aware
+from kim_workflow.db.engine import session_scope
+from kim_workflow.db.models import Meeting
+from kim_workflow.email.formatting import format_meeting_when, meeting_type_label
+from kim_workflow.orchestration.context import current_app
+from kim_workflow.services import meeting_notifications as notifications
+from kim_workflow.services import meetings as meeting_service
+
+
+def _summary(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "meeting_id": meeting.id,
+        "year": meeting.year,
+        "sequence": meeting.sequence,
+        "status": meeting.status.value,
+    }
+
+
+@task(name="add-meeting")
+def add_meeting_task(draft: MeetingDraft, kommunen: list[str] | None, actor: str) -> dict[str, Any]:
+    """Store one meeting; naive times are local time of the programme's zone."""
+    kim = current_app()
+    tz = kim.settings.tz
+    local = replace(draft, start=as_aware(draft.start, tz), end=as_aware(draft.end, tz))
+    with session_scope(kim.engine) as session:
+        meeting = meeting_service.add_meeting(
+            session, kim.settings, draft=local, kommunen=kommunen, now=utc_now(), actor=actor
+        )
+        return _summary(meeting)
+
+
+@task(name="generate-meeting-series")
+def generate_series_task(year: int, actor: str) -> dict[str, Any]:
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        result = meeting_service.generate_series(session, kim.settings, year=year, now=utc_now(), actor=actor)
+        return {
+            "year": year,
+            "created": [m.id for m in result.created],
+            "existing": result.existing,
+            "past": result.past,
+        }
+
+
+@task(name="move-meeting")
+def move_meeting_task(meeting_id: int, start: datetime, end: datetime, actor: str) -> dict[str, Any]:
+    kim = current_app()
+    tz = kim.settings.tz
+    with session_scope(kim.engine) as session:
+        meeting = meeting_service.move_meeting(
+            session, kim.settings, meeting_id=meeting_id, start=as_aware(start, tz), end=as_aware(end, tz),
+            now=utc_now(), actor=actor,
+        )  # fmt: skip
+        return _summary(meeting)
+
+
+@task(name="cancel-meeting")
+def cancel_meeting_task(meeting_id: int, reason: str, actor: str) -> dict[str, Any]:
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        meeting = meeting_service.cancel_meeting(
+            session, meeting_id=meeting_id, reason=reason, now=utc_now(), actor=actor
+        )
+        return _summary(meeting)
+
+
+@task(name="record-attendance")
+def record_attendance_task(meeting_id: int, present: list[str], absent: list[str], actor: str) -> dict[str, Any]:
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        recorded = meeting_service.record_attendance(
+            session, meeting_id=meeting_id, present=present, absent=absent, now=utc_now(), actor=actor
+        )
+        year = meeting_service.get_meeting(session, meeting_id).year
+    return {"meeting_id": meeting_id, "year": year, "present": sum(recorded.values()), "recorded": len(recorded)}
+
+
+@task(name="attach-minutes")
+def attach_minutes_task(meeting_id: int, minutes: str, summary: str | None, actor: str) -> dict[str, Any]:
+    """``minutes`` is an http(s) link or the path of a file on the machine that runs the flow."""
+    kim = current_app()
+    is_link = minutes.lower().startswith(("http://", "https://"))
+    with session_scope(kim.engine) as session:
+        queued = notifications.attach_minutes(
+            session, kim.settings, meeting_id=meeting_id, now=utc_now(), actor=actor, summary=summary,
+            link=minutes if is_link else None, file=None if is_link else Path(minutes),
+        )  # fmt: skip
+        year = meeting_service.get_meeting(session, meeting_id).year
+    return {"meeting_id": meeting_id, "year": year, "minutes_queued": queued}
+
+
+@task(name="notify-meeting", retries=2, retry_delay_seconds=[5, 30])
+def notify_meeting_task(meeting_id: int) -> dict[str, Any]:
+    """Queue the invitations, updates or cancellations of the meeting's current version (idempotent)."""
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        result = notifications.notify_meeting(session, kim.settings, meeting_id=meeting_id, now=utc_now())
+        meeting = meeting_service.get_meeting(session, meeting_id)
+        return {**_summary(meeting), "planned": result.counts, "queued": result.queued}
+
+
+@task(name="plan-meeting-reminders", retries=2, retry_delay_seconds=[5, 30])
+def plan_meeting_reminders_task(today: date, dry_run: bool = False) -> dict[str, Any]:
+    """One transaction: the day's reminders of every upcoming meeting, logged and queued."""
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        run = notifications.plan_meeting_reminders(session, kim.settings, today=today, now=utc_now(), dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+    refs = sorted({email.subject_ref for email in run.emails})
+    return {"planned": len(run.emails), "queued": run.queued, "meetings": refs, "years": sorted(run.years)}
+
+
+@task(name="publish-meetings-artifact")
+def publish_meetings_artifact(years: list[int]) -> int:
+    """Markdown ``kim-meetings-<year>``: the year's meetings with place, status, invited and attending counts."""
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        overviews = {year: meeting_service.overview(session, year) for year in years}
+    for year, rows in overviews.items():
+        markdown = meetings_markdown(rows, year=year, tz=kim.settings.timezone, now=utc_now())
+        create_markdown_artifact(key=f"kim-meetings-{year}", markdown=markdown, description=f"Termine {year}")
+    return len(overviews)
+
+
+def meetings_markdown(rows: list[meeting_service.MeetingOverview], *, year: int, tz: str, now: datetime) -> str:
+    """A German table of the year's meetings (pipes in texts escaped)."""
+    lines = [f"# Termine {year}", ""]
+    if not rows:
+        return "\n".join([*lines, "Noch keine Termine.", ""])
+    lines += [
+        "| Nr. | Datum | Termin | Ort | Status | Eingeladen | Abgesagt | Teilgenommen (Kommunen) | Protokoll |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        m = row.meeting
+        cells = [
+            str(m.id),
+            format_meeting_when(m.starts_at, m.ends_at, tz),
+            f"{meeting_type_label(m.type)}: {m.title}",
+            " / ".join(filter(None, [m.location, "Videokonferenz" if m.video_link else None])) or "—",
+            _status_label(m),
+            str(row.invited),
+            str(row.declined),
+            str(row.attended) if row.attended or m.starts_at <= now else "—",
+            "ja" if m.minutes_ref else "—",
+        ]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _status_label(meeting: Meeting) -> str:
+    if meeting.status is MeetingStatus.CANCELLED:
+        return "abgesagt"
+    return "geplant" if meeting.sequence == 0 else f"geplant (geändert, Version {meeting.sequence})"
