@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kim_workflow.cli import cycle, meetings, outbox, registry
+from kim_workflow.cli import applications, cycle, meetings, outbox, registry
 
 app = typer.Typer(
     help="kim-workflow: Berichtszyklus des Kommunalen Integrationsmanagements Rheinland-Pfalz.",
@@ -17,6 +17,7 @@ app.add_typer(registry.kommunen_app, name="kommunen")
 app.add_typer(cycle.cycle_app, name="cycle")
 app.add_typer(cycle.submission_app, name="submission")
 app.add_typer(cycle.deadline_app, name="deadline")
+app.add_typer(applications.application_app, name="application")
 app.add_typer(meetings.meeting_app, name="meeting")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(outbox.emails_app, name="emails")

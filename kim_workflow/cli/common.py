@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -70,3 +71,17 @@ def parse_day(value: str, option: str) -> date:
     except ValueError:
         err.print(f"[bold red]Fehler:[/] {option} erwartet ein Datum JJJJ-MM-TT, nicht {value!r}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def publish_events(kim: App) -> None:
+    """Best effort: hand new domain events to Prefect now if a server is configured (kim up relays them anyway)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        return
+    from kim_workflow.orchestration.events import publish_pending_sync
+
+    try:
+        publish_pending_sync(kim.engine, now=utc_now())
+    except Exception as exc:  # the relay of kim up publishes them later
+        console.print(
+            f"[yellow]Ereignis noch nicht an Prefect übergeben ({type(exc).__name__}); kim up holt das nach.[/]"
+        )

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from kim_workflow.app import App, utc_now
-from kim_workflow.cli.common import Actor, Year, console, parse_day, ready_app, today_in, use_case
+from kim_workflow.app import utc_now
+from kim_workflow.cli.common import Actor, Year, console, parse_day, publish_events, ready_app, today_in, use_case
 from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.services import status as status_service
 from kim_workflow.services.cycles import open_cycle
@@ -59,7 +58,7 @@ def submission_record(
     console.print(
         f"{what} erfasst ({'verspätet' if outcome.late else 'fristgerecht'}); Bestätigung liegt im Postausgang."
     )
-    _publish_events(kim)
+    publish_events(kim)
 
 
 @deadline_app.command("extend")
@@ -77,7 +76,7 @@ def deadline_extend(
         outcome = extend_deadline(session, ags=ags, year=year, until=day, reason=reason, now=utc_now(), actor=actor)
     kinds = ", ".join(k.label_de for k in outcome.extended) or "nichts (Frist war schon gesetzt)"
     console.print(f"Frist für {outcome.kommune.name} bis {day:%d.%m.%Y} verlängert: {kinds}.")
-    _publish_events(kim)
+    publish_events(kim)
 
 
 def status(
@@ -102,20 +101,6 @@ def status(
     console.print(status_service.summary_markdown(rows, year=year, today=today).split("\n", 2)[2])
 
 
-def _publish_events(kim: App) -> None:
-    """Best effort: hand new domain events to Prefect now if a server is configured (kim up relays them anyway)."""
-    if not os.environ.get("PREFECT_API_URL"):
-        return
-    from kim_workflow.orchestration.events import publish_pending_sync
-
-    try:
-        publish_pending_sync(kim.engine, now=utc_now())
-    except Exception as exc:  # the relay of kim up publishes them later
-        console.print(
-            f"[yellow]Ereignis noch nicht an Prefect übergeben ({type(exc).__name__}); kim up holt das nach.[/]"
-        )
-
-
 def sweep(
     today: Annotated[str | None, typer.Option(help="Stichtag JJJJ-MM-TT (Standard: heute)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Nur anzeigen, wer was bekäme; nichts ändern")] = False,
@@ -138,7 +123,7 @@ def sweep(
         return
     report = dispatch_sync(kim.engine, kim.settings, now=utc_now())
     console.print(report.summary())
-    _publish_events(kim)
+    publish_events(kim)
 
 
 def _print_sweep(result: Any, *, dry_run: bool) -> None:

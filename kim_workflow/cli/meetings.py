@@ -66,7 +66,7 @@ def add(
     if not invited:
         err.print("[yellow]Niemand eingeladen: keine aktive Ansprechperson gefunden.[/]")
     console.print(FOLLOWS.format(id=meeting.id))
-    _publish_events(kim)
+    publish_events(kim)
 
 
 @meeting_app.command("series")
@@ -83,7 +83,7 @@ def series(year: Year, actor: Actor = "cli") -> None:
     )
     if result.created:
         console.print("Die Einladungen verschickt der Ablauf meeting-notify je Termin.")
-    _publish_events(kim)
+    publish_events(kim)
 
 
 @meeting_app.command("move")
@@ -109,7 +109,7 @@ def move(
     console.print(f"Termin {meeting_id} verschoben auf {_when(kim, meeting)} (Version {meeting.sequence}).")
     _warn_if_no_working_day(kim, meeting)
     console.print(FOLLOWS.format(id=meeting_id))
-    _publish_events(kim)
+    publish_events(kim)
 
 
 @meeting_app.command("cancel")
@@ -124,7 +124,7 @@ def cancel(
         meeting_service.cancel_meeting(session, meeting_id=meeting_id, reason=reason, now=utc_now(), actor=actor)
     console.print(f"Termin {meeting_id} abgesagt.")
     console.print(FOLLOWS.format(id=meeting_id))
-    _publish_events(kim)
+    publish_events(kim)
 
 
 @meeting_app.command("decline")
@@ -141,7 +141,7 @@ def decline(
             session, meeting_id=meeting_id, email=email, declined=not undo, now=utc_now(), actor=actor
         )
     console.print(f"Absage für Termin {meeting_id} {'zurückgenommen' if undo else 'erfasst'}.")
-    _publish_events(kim)
+    publish_events(kim)
 
 
 @meeting_app.command("attendance")
@@ -160,7 +160,7 @@ def attendance(
         )  # fmt: skip
     present_count = sum(recorded.values())
     console.print(f"Teilnahme erfasst: {present_count} anwesend, {len(recorded) - present_count} abwesend.")
-    _publish_events(kim)
+    publish_events(kim)
 
 
 @meeting_app.command("minutes")
@@ -179,7 +179,7 @@ def minutes(
             now=utc_now(), actor=actor,
         )  # fmt: skip
     console.print(f"Protokoll gespeichert; {queued} E-Mails neu im Postausgang. " + FOLLOWS.format(id=meeting_id))
-    _publish_events(kim)
+    publish_events(kim)
 
 
 @meeting_app.command("notify")
@@ -193,7 +193,7 @@ def notify(meeting_id: MeetingId) -> None:
     planned = ", ".join(f"{n} × {kind}" for kind, n in sorted(result.counts.items())) or "nichts"
     console.print(f"Geplant: {planned}; {result.queued} neu im Postausgang.")
     console.print(dispatch_sync(kim.engine, kim.settings, now=utc_now()).summary())
-    _publish_events(kim)
+    publish_events(kim)
 
 
 @meeting_app.command("reminders")
@@ -266,7 +266,7 @@ def _read_text(path: Path) -> str:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def _publish_events(kim: App) -> None:
-    from kim_workflow.cli.cycle import _publish_events as publish
+def publish_events(kim: App) -> None:
+    from kim_workflow.cli.common import publish_events as publish
 
     publish(kim)

@@ -1,0 +1,208 @@
+"""``kim application …``: submit an application from a JSON file, decide on it, list a year's applications."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.table import Table
+
+from kim_workflow.app import utc_now
+from kim_workflow.cli.common import EXIT_BAD_INPUT, Actor, Year, console, err, publish_events, ready_app, use_case
+from kim_workflow.core.domain import DecisionOutcome
+from kim_workflow.core.funding import Violation, format_eur
+from kim_workflow.core.policy import PolicyError
+from kim_workflow.core.validation import InvalidValueError
+from kim_workflow.db.engine import session_scope
+from kim_workflow.services import applications as overview_service
+from kim_workflow.services.application_input import ApplicationInputError, parse_application_json
+from kim_workflow.services.application_intake import ApplicationRejected, SubmitResult, submit_application
+from kim_workflow.services.applications import STATUS_LABELS
+from kim_workflow.services.decisions import DecisionRequest, DecisionResult, decide_application
+from kim_workflow.services.errors import UseCaseError
+
+application_app = typer.Typer(help="Förderanträge der Kommunen.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Ergebnis als JSON auf stdout")]
+
+
+@application_app.command("submit")
+def submit(
+    file: Annotated[Path, typer.Argument(help="Antrag als JSON-Datei", dir_okay=False)],
+    as_json: JsonFlag = False,
+    actor: Actor = "cli",
+) -> None:
+    """Check an application (every problem is listed) and store it with a receipt to the Kommune."""
+    try:
+        application = parse_application_json(_read(file))
+    except ApplicationInputError as exc:
+        _refuse(exc.violations, as_json)
+    kim = ready_app()
+    try:
+        with session_scope(kim.engine) as session:
+            result = submit_application(session, kim.settings, application=application, now=utc_now(), actor=actor)
+    except ApplicationRejected as exc:
+        _refuse(exc.violations, as_json)
+    except (UseCaseError, InvalidValueError, PolicyError) as exc:  # state machine, policy file
+        _fail(exc, as_json)
+    _report_submission(result, as_json)
+    publish_events(kim)
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        message = f"Die Datei {file} kann nicht gelesen werden ({exc.strerror or type(exc).__name__})."
+    except UnicodeDecodeError:
+        message = f"Die Datei {file} ist nicht UTF-8-kodiert."
+    raise ApplicationInputError([Violation("unreadable_file", "", message)])
+
+
+def _refuse(violations: list[Violation], as_json: bool) -> NoReturn:
+    if as_json:
+        document = {
+            "ok": False,
+            "violations": [{"code": v.code, "field": v.field, "message": v.message} for v in violations],
+        }
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        err.print(f"[bold red]Antrag fehlerhaft, nichts gespeichert ({len(violations)} Fehler):[/]")
+        for v in violations:
+            err.print(f"  - {v.field + ': ' if v.field else ''}{v.message}", markup=False, highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _fail(exc: Exception, as_json: bool) -> NoReturn:
+    if as_json:
+        typer.echo(json.dumps({"ok": False, "error": str(exc)}, ensure_ascii=False, indent=2))
+    else:
+        err.print(f"[bold red]Fehler:[/] {exc}", highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _report_submission(result: SubmitResult, as_json: bool) -> None:
+    if as_json:
+        document = {"ok": True, **asdict(result), "status": result.status.value}
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    what = "erneut eingereicht" if result.resubmitted else "eingereicht"
+    receipt = "Eingangsbestätigung liegt im Postausgang." if result.receipt_queued else "Keine aktive Ansprechperson!"
+    console.print(
+        f"Antrag Nr. {result.application_id} von {result.kommune} für {result.year} {what} "
+        f"(Revision {result.revision}). {receipt}",
+        highlight=False,
+    )
+
+
+def _amount(value: str | None, option: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        err.print(f"[bold red]Fehler:[/] {option} erwartet einen Betrag wie 45000 oder 45000.50, nicht {value!r}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return amount
+
+
+def _outcome(approve: bool, reject: bool, request_changes: bool) -> DecisionOutcome:
+    chosen = [o for o, flag in zip(DecisionOutcome, (approve, reject, request_changes), strict=True) if flag]
+    if len(chosen) != 1:
+        err.print("[bold red]Fehler:[/] Bitte genau eine von --approve, --reject, --request-changes angeben.")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return chosen[0]
+
+
+@application_app.command("decide")
+def decide(
+    ags: Annotated[str, typer.Option(help="AGS der Kommune")],
+    year: Year,
+    approve: Annotated[bool, typer.Option("--approve", help="Bewilligen (mit --personnel und --material)")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Ablehnen (mit --reason)")] = False,
+    request_changes: Annotated[bool, typer.Option("--request-changes", help="Nachfordern (mit --message)")] = False,
+    personnel: Annotated[str | None, typer.Option(help="Bewilligte Personalkosten in Euro")] = None,
+    material: Annotated[str | None, typer.Option(help="Bewilligte Sachkosten in Euro")] = None,
+    message: Annotated[str | None, typer.Option(help="Hinweis an die Kommune bzw. was nachzureichen ist")] = None,
+    reason: Annotated[str | None, typer.Option(help="Begründung der Ablehnung")] = None,
+    actor: Actor = "cli",
+) -> None:
+    """Record the ministry's decision on a submitted application and notify the Kommune."""
+    outcome = _outcome(approve, reject, request_changes)
+    if reason is not None and message is not None:
+        err.print("[bold red]Fehler:[/] --reason und --message nicht zusammen angeben.")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    request = DecisionRequest(
+        outcome=outcome, decided_by=actor, granted_personnel_eur=_amount(personnel, "--personnel"),
+        granted_material_eur=_amount(material, "--material"), message=reason if reason is not None else message,
+    )  # fmt: skip
+    kim = ready_app()
+    with use_case(kim) as session:
+        result = decide_application(session, kim.settings, request=request, now=utc_now(), ags=ags, year=year)
+        run_id = _waiting_run(session, result.application_id)
+    _report_decision(result, request)
+    publish_events(kim)
+    _release(run_id, request)
+
+
+def _report_decision(result: DecisionResult, request: DecisionRequest) -> None:
+    label = STATUS_LABELS[result.status]
+    amounts = ""
+    if result.outcome is DecisionOutcome.APPROVED:
+        assert request.granted_personnel_eur is not None and request.granted_material_eur is not None
+        total = request.granted_personnel_eur + request.granted_material_eur
+        amounts = f" Bewilligt: {format_eur(total)}."
+    email = "E-Mail liegt im Postausgang." if result.email_queued else "Keine aktive Ansprechperson!"
+    console.print(f"Antrag von {result.kommune} für {result.year}: {label}.{amounts} {email}", highlight=False)
+
+
+def _waiting_run(session: Any, application_id: int) -> str | None:
+    from kim_workflow.db.models import Application
+
+    application = session.get(Application, application_id)
+    return application.decision_run_id if application is not None else None
+
+
+def _release(run_id: str | None, request: DecisionRequest) -> None:
+    """Best effort: let a decision flow that still waits see the decision and end (kim up serves it)."""
+    if run_id is None or not os.environ.get("PREFECT_API_URL"):
+        return
+    from kim_workflow.orchestration.application_tasks import release_waiting_run
+
+    answer: dict[str, Any] = {"outcome": request.outcome, "decided_by": request.decided_by}
+    try:
+        if release_waiting_run(run_id, answer):
+            console.print("Der wartende Entscheidungslauf in Prefect wurde beendet.")
+    except Exception as exc:
+        console.print(f"[yellow]Wartender Prefect-Lauf {run_id} nicht erreicht ({type(exc).__name__}).[/]")
+
+
+@application_app.command("list")
+def list_applications(year: Year, as_json: JsonFlag = False) -> None:
+    """Every Kommune's application of a year: status, VZÄ, requested and granted amounts."""
+    kim = ready_app()
+    with use_case(kim) as session:
+        rows = overview_service.overview(session, year=year)
+    table_rows = overview_service.as_table(rows)
+    summary = overview_service.description(rows, year=year)
+    if as_json:
+        typer.echo(json.dumps({"year": year, "rows": table_rows, "summary": summary}, ensure_ascii=False, indent=2))
+        return
+    _print_table(table_rows, year)
+    console.print(summary, highlight=False)
+
+
+def _print_table(rows: list[dict[str, Any]], year: int) -> None:
+    table = Table(title=f"Anträge Förderjahr {year}")
+    for column in overview_service.COLUMNS_DE:
+        table.add_column(column, justify="right" if "kosten" in column or column == "VZÄ" else "left")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)

@@ -1,0 +1,155 @@
+"""Coarse Prefect tasks of the application cycle, the decision form, and helpers around paused decision runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.input import RunInput
+from pydantic import Field
+
+from kim_workflow.app import utc_now
+from kim_workflow.core.domain import DecisionOutcome
+from kim_workflow.db.engine import session_scope
+from kim_workflow.orchestration.context import current_app
+from kim_workflow.services import applications as overview_service
+from kim_workflow.services.application_input import ApplicationInput
+from kim_workflow.services.application_intake import submit_application
+from kim_workflow.services.application_window import run_window
+from kim_workflow.services.applications import find_application
+from kim_workflow.services.decision_runs import claim_decision_run
+from kim_workflow.services.decisions import (
+    DecisionNotPending,
+    DecisionRequest,
+    InvalidDecision,
+    decide_application,
+)
+from kim_workflow.services.lookups import id_of
+
+
+class DecisionInput(RunInput):
+    """Entscheidung des Ministeriums über einen eingereichten Antrag."""
+
+    outcome: DecisionOutcome = Field(
+        description="approved = bewilligen, rejected = ablehnen, changes_requested = Nachforderung"
+    )
+    granted_personnel_eur: Decimal | None = Field(
+        default=None, description="Bewilligte Personalkosten (nur Bewilligung)"
+    )
+    granted_material_eur: Decimal | None = Field(default=None, description="Bewilligte Sachkosten (nur Bewilligung)")
+    message: str | None = Field(
+        default=None, max_length=4000, description="Hinweis (Bewilligung), Begründung (Ablehnung), Nachforderung"
+    )
+    decided_by: str = Field(min_length=1, max_length=200, description="Wer entscheidet")
+
+    def to_request(self) -> DecisionRequest:
+        return DecisionRequest(
+            outcome=self.outcome,
+            decided_by=self.decided_by,
+            granted_personnel_eur=self.granted_personnel_eur,
+            granted_material_eur=self.granted_material_eur,
+            message=self.message,
+        )
+
+
+@task(name="submit-application")
+def submit_application_task(application: ApplicationInput, actor: str) -> dict[str, Any]:
+    """Check and store one application; a rejected one raises (the run fails visibly, nothing is stored)."""
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        result = submit_application(session, kim.settings, application=application, now=utc_now(), actor=actor)
+    return asdict(result)
+
+
+@task(name="find-application")
+def find_application_task(ags: str, year: int) -> int:
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        application, _ = find_application(session, ags=ags, year=year)
+    return id_of(application)
+
+
+@task(name="claim-decision-run", cache_policy=NO_CACHE)
+def claim_decision_run_task(application_id: int, run_id: str, force: bool = False) -> dict[str, Any]:
+    """Register this run as the one waiting for the decision; return the application's state."""
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        state = claim_decision_run(session, kim.settings, application_id=application_id, run_id=run_id, force=force)
+    return {**asdict(state), "pending": state.pending}
+
+
+@task(name="decide-application", cache_policy=NO_CACHE)
+def decide_task(application_id: int, revision: int, answer: DecisionInput) -> dict[str, Any]:
+    """Store the decision; ``status`` is ``decided``, ``invalid`` (with ``problems``) or ``not_pending``."""
+    kim = current_app()
+    try:
+        with session_scope(kim.engine) as session:
+            result = decide_application(
+                session, kim.settings, request=answer.to_request(), now=utc_now(),
+                application_id=application_id, revision=revision,
+            )  # fmt: skip
+    except InvalidDecision as exc:
+        return {"status": "invalid", "problems": exc.problems}
+    except DecisionNotPending as exc:
+        return {"status": "not_pending", "reason": str(exc)}
+    summary = {**asdict(result), "outcome": result.outcome.value, "application_status": result.status.value}
+    return {**summary, "status": "decided"}
+
+
+@task(name="plan-application-window", retries=2, retry_delay_seconds=[5, 30])
+def plan_application_window(today: date) -> list[dict[str, Any]]:
+    """One transaction: the day's calls for applications and reminders of every open year."""
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        runs = run_window(session, kim.settings, today=today, now=utc_now())
+    return [asdict(run) for run in runs]
+
+
+@task(name="publish-application-overview")
+def publish_application_overview(years: list[int]) -> int:
+    """Table artifact ``kim-applications-<year>``: status, VZÄ, requested and granted amounts per Kommune."""
+    kim = current_app()
+    with session_scope(kim.engine) as session:
+        overviews = {year: overview_service.overview(session, year=year) for year in sorted(set(years))}
+    for year, rows in overviews.items():
+        create_table_artifact(
+            key=f"kim-applications-{year}",
+            table=overview_service.as_table(rows),
+            description=overview_service.description(rows, year=year),
+        )
+    return len(overviews)
+
+
+def run_is_active(run_id: str) -> bool:
+    """Whether a flow run exists and has not finished (e.g. another decision run still waiting)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(UUID(run_id)).state
+    except (ObjectNotFound, ValueError):
+        return False
+    return state is not None and not state.is_final()
+
+
+def release_waiting_run(run_id: str, answer: dict[str, Any]) -> bool:
+    """Resume a paused decision run after a decision made elsewhere; it then sees the decision and ends cleanly.
+
+    ``answer`` must fit ``DecisionInput`` (the server validates it); return False if the run is not paused.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import resume_flow_run
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(run_id)).state
+    if state is None or not state.is_paused():
+        return False
+    resume_flow_run(UUID(run_id), run_input=DecisionInput(**answer).model_dump(mode="json"))
+    return True

@@ -1,0 +1,144 @@
+"""The application window of each open funding year: call for applications and reminders before the deadline.
+
+Idempotent twice over: every planned stage is recorded in ``reminder_log`` (scope ``application``) and every
+email carries an outbox key per Kommune, year and stage, so a second run on the same day queues nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from kim_workflow.core.application_window import WindowEmail, WindowKommune, plan_window
+from kim_workflow.core.domain import ApplicationStatus
+from kim_workflow.core.policy import YearPolicy
+from kim_workflow.core.registry import display_name
+from kim_workflow.db.models import Application, Contact, Kommune, ReminderLog
+from kim_workflow.email.kinds import MessageKind
+from kim_workflow.email.outbox import NewEmail, enqueue
+from kim_workflow.services.applications import application_ref
+from kim_workflow.services.lookups import active_contacts_by_kommune, split_recipients
+from kim_workflow.services.mailer import Mailer, Recipient
+from kim_workflow.services.policies import load_funding_rules, load_policy
+from kim_workflow.services.sweep import open_years
+from kim_workflow.settings import Settings
+
+SCOPE = "application"
+REQUIRED_DOCUMENTS = (
+    "Antrag mit Angaben zu Personal (Stellenanteile in VZÄ), Personal- und Sachkosten",
+    "Stellenbeschreibung der Integrationsmanagerin bzw. des Integrationsmanagers",
+    "Bestätigung, dass die Stelle in der Kommunalverwaltung angesiedelt ist",
+)
+
+
+@dataclass
+class WindowRun:
+    """What one run planned and queued for one funding year."""
+
+    year: int
+    calls: int = 0
+    reminders: int = 0
+    queued: int = 0
+    stages: list[str] = field(default_factory=list)
+    without_contact: list[str] = field(default_factory=list)
+
+
+def run_window(session: Session, settings: Settings, *, today: date, now: datetime) -> list[WindowRun]:
+    """Plan and queue the day's calls and reminders of every open funding year (in the caller's transaction)."""
+    return [
+        window_year(session, settings, policy=load_policy(year, settings.policy_dir), today=today, now=now)
+        for year in open_years(session)
+    ]
+
+
+def window_year(session: Session, settings: Settings, *, policy: YearPolicy, today: date, now: datetime) -> WindowRun:
+    year, deadline = policy.year, policy.application_window.application_deadline
+    kommunen = {k.ags: k for k in session.exec(select(Kommune).where(col(Kommune.active)).order_by(col(Kommune.ags)))}
+    applied = set(
+        session.exec(
+            select(Application.kommune_id).where(
+                col(Application.year) == year, col(Application.status) != ApplicationStatus.DRAFT
+            )
+        )
+    )
+    sent = _sent(session, year, deadline)
+    states = [WindowKommune(ags, k.id in applied, frozenset(sent.get(ags, ()))) for ags, k in kommunen.items()]
+    contacts = active_contacts_by_kommune(session)
+    run, emails, log_rows = WindowRun(year), [], []
+    composer = _Composer(Mailer(settings), policy, today)
+    for planned in plan_window(today, policy.application_window, states):
+        kommune = kommunen[planned.ags]
+        to, cc = split_recipients(contacts.get(kommune.id or 0, []))
+        if not to:
+            run.without_contact.append(f"{kommune.ags} {kommune.name}")
+            continue
+        emails.append(composer.email(planned, kommune, to, cc))
+        log_rows += [_log_row(planned.ags, year, stage, deadline, today, now) for stage in planned.log]
+        run.calls += planned.is_call
+        run.reminders += not planned.is_call
+        run.stages.append(planned.log[0])
+    run.stages = sorted(set(run.stages))
+    _insert_log(session, log_rows)
+    run.queued = enqueue(session, emails, now=now, sender_domain=Mailer(settings).sender_domain).created
+    return run
+
+
+def _sent(session: Session, year: int, deadline: date) -> dict[str, set[str]]:
+    sent: dict[str, set[str]] = {}
+    rows = session.exec(
+        select(ReminderLog.ref, ReminderLog.stage).where(
+            col(ReminderLog.scope) == SCOPE, col(ReminderLog.year) == year, col(ReminderLog.due_date) == deadline
+        )
+    )
+    for ref, stage in rows:
+        sent.setdefault(ref, set()).add(stage)
+    return sent
+
+
+def _log_row(ags: str, year: int, stage: str, deadline: date, today: date, now: datetime) -> dict[str, Any]:
+    return {"scope": SCOPE, "ref": ags, "year": year, "stage": stage, "due_date": deadline, "planned_for": today,
+            "created_at": now}  # fmt: skip
+
+
+def _insert_log(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    insert = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
+    session.connection().execute(insert(ReminderLog).on_conflict_do_nothing(), rows)
+
+
+@dataclass(frozen=True)
+class _Composer:
+    mailer: Mailer
+    policy: YearPolicy
+    today: date
+
+    def email(self, planned: WindowEmail, kommune: Kommune, to: list[Contact], cc: list[Contact]) -> NewEmail:
+        window, year = self.policy.application_window, self.policy.year
+        context: dict[str, Any] = {
+            "kommune_name": display_name(kommune.name, kommune.kind),
+            "funding_year": year,
+            "application_deadline": window.application_deadline,
+            "submission_address": self.mailer.submission_address,
+        }
+        if planned.stage is None:
+            rules = load_funding_rules(self.policy)
+            kind = MessageKind.CALL_FOR_APPLICATIONS
+            context |= {"max_personnel_amount": rules.max_personnel_eur, "max_material_amount": rules.max_material_eur,
+                        "required_documents": list(REQUIRED_DOCUMENTS)}  # fmt: skip
+        else:
+            kind = MessageKind.APPLICATION_REMINDER
+            context["days_remaining"] = (window.application_deadline - self.today).days
+        return self.mailer.compose(
+            kind,
+            subject_ref=application_ref(kommune.ags, year),
+            occasion=f"stage:{planned.log[0]}|due:{window.application_deadline.isoformat()}",
+            key_recipient=f"kommune:{kommune.ags}",
+            to=[Recipient.of(c) for c in to],
+            cc=[Recipient.of(c) for c in cc],
+            context=context,
+        )

@@ -1,0 +1,233 @@
+"""The ministry's decision on a submitted application: validate, store, log and notify in one transaction.
+
+The CLI and the Prefect flow call the same :func:`decide_application`. The flow passes the revision it waited
+for, so a decision that arrives after the CLI already decided (or after a resubmission) is refused with
+:class:`DecisionNotPending`, which the flow takes as "done" rather than as a failure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
+
+from kim_workflow.core.application_states import InvalidTransition, apply_decision
+from kim_workflow.core.calendar import next_working_day
+from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
+from kim_workflow.core.funding import ApplicationData, FundingRules, check_grant, format_fte
+from kim_workflow.core.registry import display_name
+from kim_workflow.db.events import record_event
+from kim_workflow.db.models import Application, Decision, Kommune
+from kim_workflow.email.kinds import MessageKind
+from kim_workflow.email.outbox import enqueue
+from kim_workflow.services.applications import (
+    STATUS_LABELS,
+    allowed_text,
+    application_data,
+    application_ref,
+    find_application,
+)
+from kim_workflow.services.applications import reference as file_reference
+from kim_workflow.services.errors import UseCaseError
+from kim_workflow.services.lookups import active_contacts_by_kommune, id_of, split_recipients
+from kim_workflow.services.mailer import Mailer, Recipient
+from kim_workflow.services.policies import load_funding_rules, load_policy
+from kim_workflow.settings import Settings
+
+RESUBMIT_DAYS = 14
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_KINDS = {
+    DecisionOutcome.APPROVED: MessageKind.DECISION_APPROVED,
+    DecisionOutcome.REJECTED: MessageKind.DECISION_REJECTED,
+    DecisionOutcome.CHANGES_REQUESTED: MessageKind.DECISION_CHANGES_REQUESTED,
+}
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """What the ministry decided; amounts only (and then both) for an approval, a text for the other outcomes."""
+
+    outcome: DecisionOutcome
+    decided_by: str
+    granted_personnel_eur: Decimal | None = None
+    granted_material_eur: Decimal | None = None
+    message: str | None = None
+
+
+class InvalidDecision(UseCaseError):
+    """The decision breaks the funding rules or lacks a required field; nothing was stored."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Die Entscheidung ist nicht zulässig:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+class DecisionNotPending(UseCaseError):
+    """The application is not (or no longer) waiting for this decision; the state machine refused it."""
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    application_id: int
+    decision_id: int
+    ags: str
+    kommune: str
+    year: int
+    revision: int
+    outcome: DecisionOutcome
+    status: ApplicationStatus
+    email_queued: bool
+
+
+def decision_problems(data: ApplicationData, request: DecisionRequest, rules: FundingRules) -> list[str]:
+    """Every reason why ``request`` cannot be stored for ``data`` (German; empty if it can)."""
+    problems = []
+    by = request.decided_by.strip()
+    if not by or len(by) > 200 or _CONTROL.search(by):
+        problems.append("Bitte angeben, wer entscheidet (decided_by: 1 bis 200 Zeichen, eine Zeile).")
+    message = (request.message or "").strip()
+    if len(message) > 4000:
+        problems.append("Der Hinweis bzw. die Begründung darf höchstens 4000 Zeichen lang sein.")
+    amounts = (request.granted_personnel_eur, request.granted_material_eur)
+    if request.outcome is DecisionOutcome.APPROVED:
+        if amounts[0] is None or amounts[1] is None:
+            problems.append("Für eine Bewilligung sind die bewilligten Personal- und Sachkosten anzugeben.")
+        else:
+            problems += [v.message for v in check_grant(data, rules, amounts[0], amounts[1])]
+        return problems
+    if any(amount is not None for amount in amounts):
+        problems.append("Bewilligte Beträge werden nur bei einer Bewilligung angegeben.")
+    if not message:
+        needed = "eine Begründung" if request.outcome is DecisionOutcome.REJECTED else "was geändert werden soll"
+        problems.append(f"Bitte {needed} angeben (message).")
+    return problems
+
+
+def decide_application(
+    session: Session,
+    settings: Settings,
+    *,
+    request: DecisionRequest,
+    now: datetime,
+    application_id: int | None = None,
+    ags: str | None = None,
+    year: int | None = None,
+    revision: int | None = None,
+) -> DecisionResult:
+    """Store the decision, log ``kim.application.decided`` and queue the email to the Kommune.
+
+    ``revision`` (the flow's) must still be the current one. Raises ``DecisionNotPending`` or ``InvalidDecision``.
+    """
+    application, kommune = find_application(session, application_id=application_id, ags=ags, year=year)
+    session.refresh(application, with_for_update=True)
+    status = _next_status(application, kommune, request.outcome, revision)
+    rules = rules_for(settings, application.year)
+    problems = decision_problems(application_data(application, kommune.ags), request, rules)
+    if problems:
+        raise InvalidDecision(problems)
+    decision = Decision(
+        application_id=id_of(application), application_revision=application.revision, outcome=request.outcome,
+        granted_personnel_eur=request.granted_personnel_eur, granted_material_eur=request.granted_material_eur,
+        message=(request.message or "").strip() or None, decided_by=request.decided_by.strip(), decided_at=now,
+    )  # fmt: skip
+    application.status, application.updated_at = status, now
+    session.add_all([decision, application])
+    session.flush()
+    record_event(
+        session, now=now, actor=decision.decided_by, action="kim.application.decided", subject_type="application",
+        subject_id=str(id_of(application)), year=application.year, payload=_event_payload(decision, kommune),
+    )  # fmt: skip
+    queued = _queue_email(session, settings, kommune, application, decision, now)
+    return DecisionResult(
+        id_of(application), id_of(decision), kommune.ags, kommune.name, application.year, application.revision,
+        request.outcome, status, queued,
+    )  # fmt: skip
+
+
+def rules_for(settings: Settings, year: int) -> FundingRules:
+    return load_funding_rules(load_policy(year, settings.policy_dir))
+
+
+def _next_status(
+    application: Application, kommune: Kommune, outcome: DecisionOutcome, revision: int | None
+) -> ApplicationStatus:
+    what = f"Der Antrag von {kommune.name} für {application.year}"
+    if revision is not None and revision != application.revision:
+        raise DecisionNotPending(f"{what} wurde inzwischen erneut eingereicht (Revision {application.revision}).")
+    try:
+        return apply_decision(application.status, outcome)
+    except InvalidTransition as exc:
+        label = STATUS_LABELS[application.status]
+        raise DecisionNotPending(
+            f"{what} liegt nicht zur Entscheidung vor (Status: {label}); nur eingereichte Anträge können "
+            f"entschieden werden (jetzt möglich: {allowed_text(exc.allowed)})."
+        ) from None
+
+
+def _event_payload(decision: Decision, kommune: Kommune) -> dict[str, Any]:
+    def plain(amount: Decimal | None) -> str | None:
+        return None if amount is None else format(amount, "f")
+
+    return {
+        "application_id": decision.application_id,
+        "ags": kommune.ags,
+        "revision": decision.application_revision,
+        "outcome": decision.outcome.value,
+        "decision_id": decision.id,
+        "granted_personnel_eur": plain(decision.granted_personnel_eur),
+        "granted_material_eur": plain(decision.granted_material_eur),
+    }
+
+
+def _queue_email(
+    session: Session, settings: Settings, kommune: Kommune, application: Application, decision: Decision, now: datetime
+) -> bool:
+    """The decision to the integration manager(s), deputies in Cc; False if the Kommune has no active contact."""
+    to, cc = split_recipients(active_contacts_by_kommune(session, [id_of(kommune)]).get(id_of(kommune), []))
+    if not to:
+        return False
+    mailer = Mailer(settings)
+    context = {
+        "kommune_name": display_name(kommune.name, kommune.kind),
+        "funding_year": application.year,
+        "reference": file_reference(kommune.ags, application.year),
+        **_outcome_context(mailer, application, decision, now.astimezone(settings.tz).date()),
+    }
+    email = mailer.compose(
+        _KINDS[decision.outcome],
+        subject_ref=application_ref(kommune.ags, application.year),
+        occasion=f"decision:rev{decision.application_revision}:{decision.outcome.value}",
+        to=[Recipient.of(c) for c in to],
+        cc=[Recipient.of(c) for c in cc],
+        key_recipient=f"kommune:{kommune.ags}",
+        context=context,
+    )
+    enqueue(session, [email], now=now, sender_domain=mailer.sender_domain)
+    return True
+
+
+def _outcome_context(mailer: Mailer, application: Application, decision: Decision, today: date) -> dict[str, Any]:
+    if decision.outcome is DecisionOutcome.REJECTED:
+        return {"reason": decision.message}
+    if decision.outcome is DecisionOutcome.CHANGES_REQUESTED:
+        resubmit_by = next_working_day(today + timedelta(days=RESUBMIT_DAYS))
+        return {
+            "message": decision.message,
+            "resubmit_by": resubmit_by,
+            "submission_address": mailer.submission_address,
+        }
+    personnel, material = decision.granted_personnel_eur or Decimal(0), decision.granted_material_eur or Decimal(0)
+    return {
+        "grant_lines": [
+            {"label": f"Personalkosten ({format_fte(application.fte_total)} VZÄ)", "amount": personnel},
+            {"label": "Sachkosten", "amount": material},
+        ],
+        "granted_total": personnel + material,
+        "funding_period_start": date(application.year, 1, 1),
+        "funding_period_end": date(application.year, 12, 31),
+        "message": decision.message,
+    }
