@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kim_workflow.cli import applications, cycle, meetings, outbox, registry
+from kim_workflow.cli import applications, cycle, meetings, outbox, registry, simulate
 
 app = typer.Typer(
     help="kim-workflow: Berichtszyklus des Kommunalen Integrationsmanagements Rheinland-Pfalz.",
@@ -25,6 +25,7 @@ app.command()(registry.seed)
 app.command()(registry.up)
 app.command()(cycle.status)
 app.command()(cycle.sweep)
+app.command()(simulate.simulate)
 
 
 def main() -> None:

@@ -144,13 +144,16 @@ def ladder_dates(due_date: date, policy: ReportPolicy) -> list[tuple[Stage, date
     return [(stage, stage.date_for(due_date)) for stage in ladder(policy)]
 
 
+def latest_due_stage(due_date: date, policy: ReportPolicy, today: date) -> Stage | None:
+    """The latest Kommune stage (not the escalation) whose day for ``due_date`` is ``today`` or earlier."""
+    due = [s for s, day in ladder_dates(due_date, policy) if s.kind is not StageKind.ESCALATION and day <= today]
+    return max(due) if due else None
+
+
 def due_stage(due_date: date, policy: ReportPolicy, today: date, sent: frozenset[SentStage]) -> Stage | None:
     """The latest Kommune stage due by ``today``, unless it or a later one was already sent for ``due_date``."""
-    due = [s for s, day in ladder_dates(due_date, policy) if s.kind is not StageKind.ESCALATION and day <= today]
-    if not due:
-        return None
-    latest = max(due)
-    if any(stage >= latest for stage, sent_due in sent if sent_due == due_date):
+    latest = latest_due_stage(due_date, policy, today)
+    if latest is None or any(stage >= latest for stage, sent_due in sent if sent_due == due_date):
         return None
     return latest
 

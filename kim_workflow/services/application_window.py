@@ -57,6 +57,8 @@ def run_window(session: Session, settings: Settings, *, today: date, now: dateti
 
 def window_year(session: Session, settings: Settings, *, policy: YearPolicy, today: date, now: datetime) -> WindowRun:
     year, deadline = policy.year, policy.application_window.application_deadline
+    if not policy.application_window.call_date <= today <= deadline:
+        return WindowRun(year)  # outside the window nothing is ever sent: spare the queries
     kommunen = {k.ags: k for k in session.exec(select(Kommune).where(col(Kommune.active)).order_by(col(Kommune.ags)))}
     applied = set(
         session.exec(

@@ -7,6 +7,7 @@ from typing import Protocol
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import ContactRole
+from kim_workflow.core.validation import AGS_PATTERN
 from kim_workflow.db.models import Contact, Cycle, Kommune
 from kim_workflow.services.errors import UseCaseError
 
@@ -23,6 +24,8 @@ def id_of(row: HasId) -> int:
 
 
 def kommune_by_ags(session: Session, ags: str) -> Kommune:
+    if not AGS_PATTERN.fullmatch(ags):
+        raise UseCaseError(f"Ungültiger AGS {ags!r}: erwartet werden genau 8 Ziffern, z. B. 07315000.")
     kommune = session.exec(select(Kommune).where(col(Kommune.ags) == ags)).first()
     if kommune is None:
         raise UseCaseError(f"Unbekannter AGS {ags!r}: keine Kommune des Programms.")

@@ -97,6 +97,10 @@ def notify_meeting(session: Session, settings: Settings, *, meeting_id: int, now
     return result
 
 
+# A reminder day moves back to the previous working day: at most a long weekend with holidays (e.g. Easter).
+REMINDER_SHIFT_SLACK_DAYS = 7
+
+
 def plan_meeting_reminders(
     session: Session, settings: Settings, *, today: date, now: datetime, dry_run: bool = False
 ) -> ReminderRun:
@@ -115,6 +119,8 @@ def plan_meeting_reminders(
     for meeting in meetings:
         mail = MeetingMail(Mailer(settings), meeting, now)
         day = meeting.starts_at.astimezone(settings.tz).date()
+        if (day - today).days > max(offsets[meeting.year], default=0) + REMINDER_SHIFT_SLACK_DAYS:
+            continue  # no stage can be due yet: spare loading the invitees
         changed_on = (meeting.updated_at or meeting.created_at).astimezone(settings.tz).date()
         for contact in invitees(session, id_of(meeting), declined=False):
             ref = f"meeting:{meeting.id}:contact:{contact.id}"

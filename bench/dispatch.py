@@ -1,0 +1,243 @@
+"""Dispatch throughput: raw aiosmtplib vs. kim-workflow's outbox dispatch, against one aiosmtpd sink process.
+
+    .venv/bin/python bench/dispatch.py [--n 5000] [--concurrency 4] [--repeats 3] [--database-url URL]
+
+(a) raw: N pre-built messages, ``send_message`` over ``concurrency`` reused connections (the library's ceiling);
+    "raw+build" also builds each message with ``build_message`` inside the timed loop, for reference.
+(b) dispatch: N outbox rows enqueued first (not timed), then ``dispatch_sync`` timed: claim + build + send + mark.
+The sink runs in a separate process and answers 250 to everything. Medians of ``repeats`` runs are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kim_workflow.db.engine import make_engine, normalise_url, session_scope
+from kim_workflow.db.migrate import upgrade
+from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.email.mime import Envelope, address_only, build_message, new_message_id
+from kim_workflow.email.outbox import NewEmail, enqueue, outbox_key
+from kim_workflow.email.sink import free_port
+from kim_workflow.settings import Settings
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+MAIL_FROM = "Kommunales Integrationsmanagement RLP <kim@mffki.rlp.de>"
+TEXT = "Guten Tag,\n\nbitte denken Sie an den Jahresbericht 2026, fällig am 15.12.2026.\n\n" * 6
+HTML = "<p>Guten Tag,</p><p>bitte denken Sie an den Jahresbericht 2026, fällig am 15.12.2026.</p>" * 6
+
+
+# --- the sink (separate process) -----------------------------------------------------------------------------
+
+
+class _Sink:
+    def __init__(self, counter: Any) -> None:
+        self.counter = counter
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.counter.get_lock():
+            self.counter.value += 1
+        return "250 OK"
+
+
+def _serve(port: int, counter: Any, stop: Any) -> None:
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(_Sink(counter), hostname="127.0.0.1", port=port)
+    controller.start()
+    stop.wait()
+    controller.stop()
+
+
+@contextmanager
+def sink() -> Iterator[tuple[int, Any]]:
+    context = multiprocessing.get_context("spawn")
+    port, counter, stop = free_port(), context.Value("l", 0), context.Event()
+    process = context.Process(target=_serve, args=(port, counter, stop), daemon=True)
+    process.start()
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        yield port, counter
+    finally:
+        stop.set()
+        process.join(10)
+
+
+# --- (a) raw aiosmtplib --------------------------------------------------------------------------------------
+
+
+def envelope(i: int) -> Envelope:
+    return Envelope(
+        sender=MAIL_FROM,
+        recipient=f"im{i}@kommune{i % 36}.de",
+        subject=f"Erinnerung: Jahresbericht 2026 – Kommune {i}",
+        text=TEXT,
+        html=HTML,
+        message_id=new_message_id("mffki.rlp.de"),
+        date=NOW,
+        reply_to="kim@mffki.rlp.de",
+    )
+
+
+async def _raw(port: int, n: int, concurrency: int, build_inside: bool) -> float:
+    envelopes = [envelope(i) for i in range(n)]
+    prebuilt: list[EmailMessage] = [] if build_inside else [build_message(e) for e in envelopes]
+    next_index = iter(range(n))
+    sender = address_only(MAIL_FROM)
+
+    async def worker() -> None:
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await smtp.connect()
+        for i in next_index:
+            message = build_message(envelopes[i]) if build_inside else prebuilt[i]
+            await smtp.send_message(message, sender=sender, recipients=[envelopes[i].recipient])
+        await smtp.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return n / (time.perf_counter() - started)
+
+
+def raw(port: int, n: int, concurrency: int, *, build_inside: bool = False) -> float:
+    return asyncio.run(_raw(port, n, concurrency, build_inside))
+
+
+# --- (b) kim-workflow dispatch -------------------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_database(url: str | None) -> Iterator[str]:
+    """A migrated empty database: a temp SQLite file, or a throw-away schema on the given PostgreSQL server."""
+    if not url:
+        with tempfile.TemporaryDirectory(prefix="kim-bench-") as folder:
+            yield _migrated(f"sqlite:///{Path(folder) / 'bench.db'}")
+        return
+    server, schema = normalise_url(url), f"kim_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        separator = "&" if "?" in server else "?"
+        yield _migrated(f"{server}{separator}options=-csearch_path%3D{schema}")
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _migrated(url: str) -> str:
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def dispatch(port: int, n: int, concurrency: int, database_url: str | None, render_processes: int | None) -> float:
+    with fresh_database(database_url) as url:
+        engine = make_engine(url)
+        emails = [_new_email(i) for i in range(n)]
+        with session_scope(engine) as session:
+            enqueue(session, emails, now=NOW, sender_domain="mffki.rlp.de")
+        settings = Settings(
+            database_url=url,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            dispatch_concurrency=concurrency,
+            mail_from=MAIL_FROM,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+        started = time.perf_counter()
+        report = dispatch_sync(engine, settings, now=NOW, render_processes=render_processes)
+        elapsed = time.perf_counter() - started
+        engine.dispose()
+    if report.sent != n:
+        raise SystemExit(f"dispatch sent {report.sent} of {n}: {report.summary()}")
+    return n / elapsed
+
+
+def _new_email(i: int) -> NewEmail:
+    e = envelope(i)
+    key = outbox_key("deliverable_reminder", f"kommune:{i:08d}", e.recipient, "year:2026|stage:reminder-14")
+    return NewEmail(
+        idempotency_key=key,
+        kind="deliverable_reminder",
+        subject_ref=f"kommune:{i:08d}",
+        recipient=e.recipient,
+        subject=e.subject,
+        text=e.text,
+        html=e.html,
+    )
+
+
+# --- main ----------------------------------------------------------------------------------------------------
+
+
+def measure(repeats: int, runs: dict[str, Callable[[], float]]) -> dict[str, float]:
+    """Each repeat runs every variant once (interleaved, so drift hits all alike); the medians per variant."""
+    figures: dict[str, list[float]] = {label: [] for label in runs}
+    for attempt in range(1, repeats + 1):
+        for label, run in runs.items():
+            figures[label].append(run())
+            print(f"  run {attempt} {label:<10} {figures[label][-1]:8.0f} msg/s", flush=True)
+    return {label: statistics.median(values) for label, values in figures.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (default: temp SQLite file)")
+    parser.add_argument("--render-processes", type=int, default=None, help="default: the dispatcher's automatic")
+    args = parser.parse_args(argv)
+    database = "PostgreSQL" if args.database_url else "SQLite (temp file)"
+    print(f"N={args.n}, concurrency={args.concurrency}, repeats={args.repeats}, database={database}")
+    print(f"CPUs: {os.cpu_count()}, Python {sys.version.split()[0]}, aiosmtplib {aiosmtplib.__version__}")
+    n, concurrency = args.n, args.concurrency
+    with sink() as (port, counter):
+        medians = measure(
+            args.repeats,
+            {
+                "raw": lambda: raw(port, n, concurrency),
+                "raw+build": lambda: raw(port, n, concurrency, build_inside=True),
+                "dispatch": lambda: dispatch(port, n, concurrency, args.database_url, args.render_processes),
+            },
+        )
+        delivered = counter.value
+    print(f"sink received {delivered} of {n * args.repeats * 3} messages")
+    print(f"raw aiosmtplib (pre-built):     {medians['raw']:7.0f} msg/s (median)")
+    print(f"raw aiosmtplib + build_message: {medians['raw+build']:7.0f} msg/s (median)")
+    print(f"kim-workflow dispatch:          {medians['dispatch']:7.0f} msg/s (median)")
+    print(f"ratio dispatch/raw:             {medians['dispatch'] / medians['raw']:7.0%}  (target >= 60%)")
+    print(f"ratio dispatch/raw+build:       {medians['dispatch'] / medians['raw+build']:7.0%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,805 @@
+"""Sending the outbox over SMTP: claim due rows, send them over pooled connections, record outcomes honestly.
+
+Every claim counts one attempt. A 4xx reply or a connection error before the message payload left us → pending
+again with exponential backoff (failed once ``dispatch_max_attempts`` is reached). A 5xx reply → failed at once.
+No reply after the DATA command (timeout, disconnect) → ``unknown``: the server may have accepted the message, so
+it is never re-sent automatically; the operator decides (``outbox.resend`` / ``outbox.dismiss``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import secrets
+import socket
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from email import policy
+from enum import StrEnum
+from time import monotonic
+from typing import Any, Literal
+
+import aiosmtplib
+import sqlalchemy as sa
+from aiosmtplib.typing import Default
+from sqlalchemy.engine import Connection, Engine
+
+from kim_workflow.core.domain import OutboxStatus
+from kim_workflow.db.engine import session_scope
+from kim_workflow.db.events import record_event
+from kim_workflow.db.models import OutboxMessage
+from kim_workflow.email.mime import Attachment, Envelope, address_only, build_message
+from kim_workflow.settings import Settings, SmtpTls
+
+__all__ = [
+    "ClaimedMessage",
+    "DispatchReport",
+    "Outcome",
+    "Result",
+    "RetryPolicy",
+    "claim_batch",
+    "claim_due",
+    "classify",
+    "count_due",
+    "dispatch",
+    "dispatch_sync",
+    "record_outcomes",
+    "recover_stale",
+    "render",
+]
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 200
+FLUSH_SIZE = 100
+FLUSH_SECONDS = 0.2
+RENDER_POOL_MIN = 200  # from this many due messages on, MIME building moves to worker processes
+RENDER_CHUNK = 25
+RENDER_NICE = 5  # worker processes yield the CPU to the event loop that keeps the connections busy
+STALE_AFTER = timedelta(minutes=15)
+ERROR_MAX = 2000
+ACTOR = "system:dispatcher"
+SQLITE_HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+STALE_TEXT = (
+    "Versand wurde unterbrochen (Prozess beendet?); ob der Server die Nachricht angenommen hat, ist unbekannt. "
+    "Bitte prüfen und erneut senden oder verwerfen."
+)
+_T: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """The data of one claimed outbox row that sending needs (plain, detached from any session)."""
+
+    id: int
+    kind: str
+    subject_ref: str
+    contact_id: int | None
+    recipient: str
+    cc: tuple[str, ...]
+    subject: str
+    text_body: str
+    html_body: str
+    attachments: tuple[dict[str, str], ...]
+    message_id: str
+    attempts: int
+
+
+_CLAIM_COLUMNS = [_T.c[f.name] for f in fields(ClaimedMessage)]
+
+
+class Result(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # temporary failure on the wire
+    RELEASED = "released"  # never reached the wire (dispatch stopped); handled like a retry
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    message: ClaimedMessage
+    result: Result
+    code: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatch did; ``summary()`` is the operator-facing German line."""
+
+    worker_id: str
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    released: int = 0
+    failed: int = 0
+    unknown: int = 0
+    recovered_stale: int = 0
+    disabled: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        for name in ("sent", "retried", "released", "failed", "unknown"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def summary(self) -> str:
+        if self.disabled:
+            return "Versand ist abgeschaltet (KIM_SEND_ENABLED=false); es wurde nichts gesendet."
+        text = (
+            f"{self.sent} gesendet, {self.retried + self.released} später erneut, {self.failed} fehlgeschlagen, "
+            f"{self.unknown} ungeklärt (bitte prüfen)"
+        )
+        if self.recovered_stale:
+            text += f"; {self.recovered_stale} hängende Nachricht(en) als ungeklärt markiert"
+        return "; ".join([text, *self.errors])
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    retried: int = 0
+    released: int = 0
+    failed: int = 0
+    unknown: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int
+    base_seconds: float
+    cap_seconds: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> RetryPolicy:
+        return cls(
+            settings.dispatch_max_attempts, settings.dispatch_backoff_seconds, settings.dispatch_backoff_cap_seconds
+        )
+
+    def delay(self, attempts: int) -> timedelta:
+        """``min(cap, base * 2**(attempts-1))``."""
+        exponent = min(max(attempts - 1, 0), 40)
+        return timedelta(seconds=min(self.cap_seconds, self.base_seconds * 2**exponent))
+
+
+# --- database side -------------------------------------------------------------------------------------------
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(_T.c.status == OutboxStatus.PENDING, _T.c.next_attempt_at <= now)
+
+
+def count_due(engine: Engine, *, now: datetime, cap: int) -> int:
+    """How many rows are due, counting at most ``cap``."""
+    due = sa.select(_T.c.id).where(_due(now)).limit(cap).subquery()
+    with engine.connect() as connection:
+        return int(connection.execute(sa.select(sa.func.count()).select_from(due)).scalar_one())
+
+
+def claim_due(engine: Engine, *, now: datetime, limit: int, worker_id: str) -> list[ClaimedMessage]:
+    """Atomically claim up to ``limit`` due rows (one transaction per batch of at most 200)."""
+    claimed: list[ClaimedMessage] = []
+    while len(claimed) < limit:
+        size = min(CLAIM_BATCH, limit - len(claimed))
+        batch = claim_batch(engine, due_before=now, claimed_at=now, limit=size, worker_id=worker_id)
+        claimed.extend(batch)
+        if len(batch) < size:
+            break
+    return claimed
+
+
+def claim_batch(
+    engine: Engine, *, due_before: datetime, claimed_at: datetime, limit: int, worker_id: str
+) -> list[ClaimedMessage]:
+    """One claiming transaction: pending → sending, claimed_at/by set, attempts + 1."""
+    values = {"status": OutboxStatus.SENDING, "claimed_at": claimed_at, "claimed_by": worker_id}
+    values["attempts"] = _T.c.attempts + 1
+    pick = sa.select(_T.c.id).where(_due(due_before)).order_by(_T.c.next_attempt_at, _T.c.id).limit(limit)
+    with engine.begin() as connection:  # SQLite: BEGIN IMMEDIATE, so select + update cannot interleave
+        if connection.dialect.name == "postgresql":
+            ids = list(connection.execute(pick.with_for_update(skip_locked=True)).scalars())
+            rows = _update_returning(connection, sa.update(_T).where(_T.c.id.in_(ids)), values) if ids else []
+        elif SQLITE_HAS_RETURNING:
+            rows = _update_returning(connection, sa.update(_T).where(_T.c.id.in_(pick.scalar_subquery())), values)
+        else:
+            ids = list(connection.execute(pick).scalars())
+            connection.execute(sa.update(_T).where(_T.c.id.in_(ids)).values(values))
+            rows = list(connection.execute(sa.select(*_CLAIM_COLUMNS).where(_T.c.id.in_(ids))).mappings())
+    return sorted((_claimed(row) for row in rows), key=lambda m: m.id)
+
+
+def _update_returning(connection: Connection, update: sa.Update, values: dict[str, Any]) -> list[Any]:
+    statement = update.where(_T.c.status == OutboxStatus.PENDING).values(values).returning(*_CLAIM_COLUMNS)
+    return list(connection.execute(statement).mappings())
+
+
+def _claimed(row: Any) -> ClaimedMessage:
+    data = dict(row)
+    data["cc"] = tuple(data["cc"] or ())
+    data["attachments"] = tuple(data["attachments"] or ())
+    return ClaimedMessage(**data)
+
+
+def recover_stale(engine: Engine, *, now: datetime, older_than: timedelta = STALE_AFTER) -> int:
+    """Rows left in ``sending`` longer than ``older_than`` (a dispatcher died) become ``unknown``."""
+    statement = (
+        sa.update(_T)
+        .where(_T.c.status == OutboxStatus.SENDING, _T.c.claimed_at < now - older_than)
+        .values(status=OutboxStatus.UNKNOWN, last_error=STALE_TEXT)
+    )
+    with engine.begin() as connection:
+        count = int(connection.execute(statement).rowcount)
+    if count:
+        log.warning("%d hängende Nachricht(en) als 'unknown' markiert", count)
+    return count
+
+
+def record_outcomes(
+    engine: Engine, outcomes: Sequence[Outcome], *, at: datetime, retry: RetryPolicy, worker_id: str
+) -> Tally:
+    """Write outcomes in one transaction, one statement per outcome group; failures get a domain event."""
+    groups, tally = _group(outcomes, at=at, retry=retry)
+    with session_scope(engine) as session:
+        connection = session.connection()
+        if groups["sent"]:
+            statement = sa.update(_T).where(_T.c.id.in_(groups["sent"]), *_mine(worker_id, sent=True))
+            connection.execute(statement.values(status=OutboxStatus.SENT, sent_at=at, last_error=None))
+        _update_each(connection, groups["noted"], worker_id, sent=True, status=OutboxStatus.SENT, sent_at=at)
+        _update_each(connection, groups["pending"], worker_id, status=OutboxStatus.PENDING, next_attempt_at=_b("next"))
+        _update_each(connection, groups["failed"], worker_id, status=OutboxStatus.FAILED)
+        _update_each(connection, groups["unknown"], worker_id, status=OutboxStatus.UNKNOWN)
+        for row in groups["failed"]:
+            message = row["message"]
+            payload = {"kind": message.kind, "subject_ref": message.subject_ref, "code": row["code"]}
+            payload |= {"contact_id": message.contact_id, "attempts": message.attempts}
+            record_event(
+                session,
+                now=at,
+                actor=ACTOR,
+                action="kim.email.failed",
+                subject_type="outbox",
+                subject_id=str(message.id),
+                payload=payload,
+            )
+    return tally
+
+
+def _group(outcomes: Sequence[Outcome], *, at: datetime, retry: RetryPolicy) -> tuple[dict[str, list[Any]], Tally]:
+    groups: dict[str, list[Any]] = {"sent": [], "noted": [], "pending": [], "failed": [], "unknown": []}
+    tally = Tally()
+    for outcome in outcomes:
+        message, error = outcome.message, (outcome.error or "")[:ERROR_MAX]
+        row: dict[str, Any] = {"b_id": message.id, "b_error": error, "message": message, "code": outcome.code}
+        if outcome.result is Result.SENT:
+            groups["noted" if error else "sent"].append(row if error else message.id)
+            tally.sent += 1
+        elif outcome.result is Result.FAILED:
+            groups["failed"].append(row)
+            tally.failed += 1
+        elif outcome.result is Result.UNKNOWN:
+            groups["unknown"].append(row)
+            tally.unknown += 1
+        elif message.attempts >= retry.max_attempts:
+            row["b_error"] = f"Aufgegeben nach {message.attempts} Versuchen; zuletzt: {error}"[:ERROR_MAX]
+            groups["failed"].append(row)
+            tally.failed += 1
+        else:
+            groups["pending"].append(row | {"b_next": at + retry.delay(message.attempts)})
+            tally.released += outcome.result is Result.RELEASED
+            tally.retried += outcome.result is Result.RETRY
+    return groups, tally
+
+
+def _b(name: str) -> sa.BindParameter[Any]:
+    return sa.bindparam(f"b_{name}")
+
+
+def _mine(worker_id: str, *, sent: bool = False) -> list[sa.ColumnElement[bool]]:
+    """Only rows this worker still holds (``sent`` also when a stale-recovery marked them unknown meanwhile)."""
+    states = (OutboxStatus.SENDING, OutboxStatus.UNKNOWN) if sent else (OutboxStatus.SENDING,)
+    return [_T.c.claimed_by == worker_id, sa.or_(*(_T.c.status == state for state in states))]  # no IN: executemany
+
+
+def _update_each(
+    connection: Connection, rows: list[dict[str, Any]], worker_id: str, *, sent: bool = False, **values: Any
+) -> None:
+    if rows:
+        statement = sa.update(_T).where(_T.c.id == _b("id"), *_mine(worker_id, sent=sent))
+        params = [{k: v for k, v in row.items() if k.startswith("b_")} for row in rows]
+        connection.execute(statement.values(last_error=_b("error"), **values), params)
+
+
+# --- SMTP side -----------------------------------------------------------------------------------------------
+
+
+def classify(exc: BaseException, *, payload_sent: bool) -> tuple[Result, int | None, str]:
+    """The result of a failed send: retry (4xx, no payload sent), failed (5xx) or unknown (no reply to DATA)."""
+    code = _code(exc)
+    if code is not None and 400 <= code < 500:
+        return Result.RETRY, code, f"Vorübergehend abgelehnt: {_text(exc)}"
+    if code is not None and 500 <= code < 600:
+        return Result.FAILED, code, f"Dauerhaft abgelehnt: {_text(exc)}"
+    if isinstance(exc, aiosmtplib.SMTPNotSupported | ValueError):
+        return Result.FAILED, None, f"Nicht zustellbar: {_text(exc)}"
+    if payload_sent:
+        text = f"Keine Antwort nach Übertragung der Nachricht ({_text(exc)}); ob sie angenommen wurde, ist unbekannt"
+        return Result.UNKNOWN, code, text
+    return Result.RETRY, code, f"Verbindungsfehler vor der Übertragung: {_text(exc)}"
+
+
+def _code(exc: BaseException) -> int | None:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        temporary = [c for c in codes if 400 <= c < 500]
+        return temporary[0] if temporary else (codes[0] if codes else None)
+    if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code > 0:
+        return exc.code
+    return None
+
+
+def _text(exc: BaseException) -> str:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _refused_note(refused: dict[str, aiosmtplib.SMTPResponse]) -> str | None:
+    if not refused:
+        return None
+    return "Gesendet, aber abgelehnt für: " + "; ".join(f"{a} ({r.code} {r.message})" for a, r in refused.items())
+
+
+class _TrackingSMTP(aiosmtplib.SMTP):
+    """Remembers whether the DATA phase began: from then on a missing reply means the outcome is unknown."""
+
+    payload_sent = False
+
+    async def data(
+        self, message: str | bytes, /, *, timeout: float | Literal[Default.token] | None = Default.token
+    ) -> aiosmtplib.SMTPResponse:
+        self.payload_sent = True
+        return await super().data(message, timeout=timeout)
+
+
+def _new_smtp(settings: Settings) -> _TrackingSMTP:
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password and settings.smtp_user else None
+    return _TrackingSMTP(
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        timeout=settings.smtp_timeout_seconds,
+        username=settings.smtp_user or None,
+        password=password,
+        use_tls=settings.smtp_tls is SmtpTls.IMPLICIT,
+        start_tls=settings.smtp_tls is SmtpTls.STARTTLS,  # True: refuse to continue in plaintext
+    )
+
+
+class _Connection:
+    """One pooled SMTP connection; reopened when it breaks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.smtp: _TrackingSMTP | None = None
+        self.used = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.smtp is not None and self.smtp.is_connected
+
+    @property
+    def payload_sent(self) -> bool:
+        return self.smtp is not None and self.smtp.payload_sent
+
+    async def open(self) -> str | None:
+        """Connect (TLS and login as configured); the error text if that fails."""
+        self.close()
+        smtp = _new_smtp(self.settings)
+        try:
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return _text(exc)
+        self.smtp, self.used = smtp, False
+        return None
+
+    async def send(self, sender: str, recipients: list[str], payload: bytes, utf8: bool) -> dict[str, Any]:
+        if self.smtp is None:
+            raise aiosmtplib.SMTPServerDisconnected("Keine Verbindung")
+        self.smtp.payload_sent = False
+        refused, _ = await self.smtp.sendmail(sender, recipients, payload, mail_options=["SMTPUTF8"] if utf8 else [])
+        self.used = True
+        return refused
+
+    async def quit(self) -> None:
+        if self.smtp is not None and self.smtp.is_connected:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await self.smtp.quit()
+        self.close()
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+            self.smtp = None
+
+
+def render(message: ClaimedMessage, *, sender: str, reply_to: str | None, date: datetime) -> bytes:
+    """The wire form of a claimed message, built with ``build_message`` (UTF-8 headers only when needed)."""
+    envelope = Envelope(
+        sender=sender,
+        recipient=message.recipient,
+        subject=message.subject,
+        text=message.text_body,
+        html=message.html_body,
+        message_id=message.message_id,
+        date=date,
+        reply_to=reply_to,
+        cc=message.cc,
+        attachments=tuple(Attachment.from_json(a) for a in message.attachments),
+    )
+    return build_message(envelope).as_bytes(policy=policy.SMTPUTF8 if _needs_utf8(message) else policy.SMTP)
+
+
+def _needs_utf8(message: ClaimedMessage) -> bool:
+    return not all(address.isascii() for address in (message.recipient, *message.cc))
+
+
+Payload = bytes | str | None  # wire bytes, the reason it could not be built, or None: build it when sending
+
+
+def render_chunk(messages: list[ClaimedMessage], sender: str, reply_to: str | None, date: datetime) -> list[Payload]:
+    """Render several messages (runs in a worker process); a message that cannot be built gets its error text."""
+    payloads: list[Payload] = []
+    for message in messages:
+        try:
+            payloads.append(render(message, sender=sender, reply_to=reply_to, date=date))
+        except Exception as exc:
+            payloads.append(f"Nachricht konnte nicht erstellt werden: {_text(exc)}")
+    return payloads
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """A fork server that has imported this module (fast, thread-safe process starts); else spawn."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # effective when this process starts its fork server
+    return context
+
+
+def _lower_priority() -> None:
+    if hasattr(os, "nice"):
+        os.nice(RENDER_NICE)
+
+
+class _RenderPool:
+    """MIME building is CPU-bound and holds the GIL: large dispatches do it in worker processes, chunk by chunk."""
+
+    def __init__(self, processes: int, settings: Settings, now: datetime) -> None:
+        self.executor = ProcessPoolExecutor(processes, mp_context=_process_context(), initializer=_lower_priority)
+        self.sender, self.reply_to = settings.mail_from, settings.mail_reply_to
+        self.warm_up = [self._submit([], now) for _ in range(processes)]  # start the processes right away
+        self.broken = False
+
+    async def started(self) -> None:
+        """Wait until every process has started (imports done); if they cannot start, build in-process."""
+        try:
+            await asyncio.gather(*self.warm_up)
+        except Exception as exc:
+            log.warning("Hilfsprozesse für die MIME-Erstellung starten nicht (%s); weiter ohne", exc)
+            self.broken = True
+
+    def _submit(self, messages: list[ClaimedMessage], date: datetime) -> asyncio.Future[list[Payload]]:
+        return asyncio.wrap_future(self.executor.submit(render_chunk, messages, self.sender, self.reply_to, date))
+
+    async def rendered(self, batch: list[ClaimedMessage], date: datetime) -> AsyncIterator[list[Payload]]:
+        """Payloads for ``batch`` in order, chunk by chunk (all ``None`` once the pool is broken)."""
+        chunks = [batch[i : i + RENDER_CHUNK] for i in range(0, len(batch), RENDER_CHUNK)]
+        futures = [] if self.broken else [self._submit(chunk, date) for chunk in chunks]
+        for index, chunk in enumerate(chunks):
+            payloads: list[Payload] = [None] * len(chunk)
+            if futures:
+                try:
+                    payloads = await futures[index]
+                except Exception as exc:  # e.g. BrokenProcessPool: build in the sending process from now on
+                    log.warning("MIME-Erstellung in Hilfsprozessen fehlgeschlagen (%s); weiter ohne", exc)
+                    self.broken, futures = True, []
+            yield payloads
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+class _TokenBucket:
+    """At most ``rate`` sends per second on average (no initial burst)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.capacity, self.tokens = rate, max(1.0, rate), 1.0
+        self.updated = monotonic()
+        self.lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self.lock:
+            while True:
+                now = monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+class _Recorder:
+    """Outcomes are written in groups: every ``FLUSH_SIZE`` outcomes or ``FLUSH_SECONDS`` after the first one."""
+
+    def __init__(self, write: Callable[[list[Outcome]], Tally], report: DispatchReport) -> None:
+        self.write, self.report = write, report
+        self.pending: list[Outcome] = []
+        self.wake, self.full = asyncio.Event(), asyncio.Event()
+        self.closing = False
+
+    def add(self, outcome: Outcome) -> None:
+        self.pending.append(outcome)
+        self.wake.set()
+        if len(self.pending) >= FLUSH_SIZE:
+            self.full.set()
+
+    def close(self) -> None:
+        self.closing = True
+        self.wake.set()
+        self.full.set()
+
+    async def run(self) -> None:
+        while self.pending or not self.closing:
+            if not self.pending:
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            if len(self.pending) < FLUSH_SIZE and not self.closing:
+                self.full.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.full.wait(), FLUSH_SECONDS)
+            group, self.pending = self.pending, []
+            self.report.add(await asyncio.to_thread(self.write, group))
+
+
+class _Run:
+    """One dispatch: a producer claims batches into a queue, one worker per pooled connection sends them."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        report: DispatchReport,
+        *,
+        now: datetime,
+        limit: int | None,
+        render_processes: int | None,
+    ) -> None:
+        self.engine, self.settings, self.report, self.now, self.limit = engine, settings, report, now, limit
+        self.render_processes = render_processes
+        self.pool: _RenderPool | None = None
+        self.started = monotonic()
+        self.retry = RetryPolicy.of(settings)
+        self.batch = _batch_size(settings)
+        self.queue: asyncio.Queue[tuple[ClaimedMessage, Payload] | None] = asyncio.Queue(maxsize=self.batch)
+        self.leftover: list[ClaimedMessage] = []
+        self.alive = 0
+        self.stopped = False
+        rate = settings.dispatch_rate_per_second
+        self.bucket = _TokenBucket(rate) if rate else None
+        self.recorder = _Recorder(self._write, report)
+        self.envelope_from = address_only(settings.mail_from)
+
+    def clock(self) -> datetime:
+        """The passed-in ``now`` advanced by how long this dispatch has run (for claimed_at, sent_at, Date)."""
+        return self.now + timedelta(seconds=monotonic() - self.started)
+
+    def _write(self, outcomes: list[Outcome]) -> Tally:
+        worker = self.report.worker_id
+        return record_outcomes(self.engine, outcomes, at=self.clock(), retry=self.retry, worker_id=worker)
+
+    async def execute(self) -> None:
+        cap = max(self.settings.dispatch_concurrency, RENDER_POOL_MIN)
+        cap = cap if self.limit is None else min(self.limit, cap)
+        due = await asyncio.to_thread(count_due, self.engine, now=self.now, cap=cap) if cap > 0 else 0
+        connections = await self._connect(min(due, self.settings.dispatch_concurrency)) if due else []
+        if not connections:
+            return
+        try:
+            await self._send_all(connections, self._processes(due))
+        finally:
+            await asyncio.gather(*(c.quit() for c in connections), self._close_pool())
+
+    async def _send_all(self, connections: list[_Connection], processes: int) -> None:
+        if processes:
+            self.pool = _RenderPool(processes, self.settings, self.now)
+            await self.pool.started()
+        self.alive = len(connections)
+        recorder = asyncio.create_task(self.recorder.run())
+        recorder.add_done_callback(self._recorder_done)
+        workers = [asyncio.create_task(self._work(c)) for c in connections]
+        try:
+            await self._produce(len(workers))
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self._drain()
+            for message in self.leftover:
+                self.recorder.add(Outcome(message, Result.RELEASED, None, "Nicht versendet: Versand abgebrochen"))
+            self.recorder.close()
+            await recorder
+
+    def _processes(self, due: int) -> int:
+        if self.render_processes is not None:
+            return self.render_processes
+        return min(4, os.cpu_count() or 1) if due >= RENDER_POOL_MIN else 0
+
+    async def _close_pool(self) -> None:
+        if self.pool is not None:
+            await asyncio.to_thread(self.pool.close)
+
+    def _recorder_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            self.stopped = True  # outcomes can no longer be recorded: stop sending
+
+    async def _connect(self, size: int) -> list[_Connection]:
+        connections = [_Connection(self.settings) for _ in range(size)]
+        errors = await asyncio.gather(*(c.open() for c in connections))
+        if all(errors):
+            self._error(f"SMTP-Verbindung fehlgeschlagen ({errors[0]}); nichts versendet, Warteschlange unverändert")
+        return [c for c, error in zip(connections, errors, strict=True) if error is None]
+
+    def _error(self, text: str) -> None:
+        if text not in self.report.errors:
+            log.error(text)
+            self.report.errors.append(text)
+
+    async def _produce(self, workers: int) -> None:
+        remaining = self.limit
+        while not self.stopped and remaining != 0:
+            size = self.batch if remaining is None else min(self.batch, remaining)
+            batch = await asyncio.to_thread(
+                claim_batch,
+                self.engine,
+                due_before=self.now,
+                claimed_at=self.clock(),
+                limit=size,
+                worker_id=self.report.worker_id,
+            )
+            self.report.claimed += len(batch)
+            remaining = None if remaining is None else remaining - len(batch)
+            await self._enqueue(batch)
+            if len(batch) < size:
+                break
+        for _ in range(workers):
+            if not self.stopped:
+                await self.queue.put(None)
+
+    async def _enqueue(self, batch: list[ClaimedMessage]) -> None:
+        chunks = self.pool.rendered(batch, self.clock()) if self.pool else _unrendered(batch)
+        done = 0
+        async for payloads in chunks:
+            for message, payload in zip(batch[done : done + len(payloads)], payloads, strict=True):
+                if self.stopped:
+                    self.leftover.append(message)
+                else:
+                    await self.queue.put((message, payload))
+            done += len(payloads)
+
+    async def _work(self, connection: _Connection) -> None:
+        try:
+            while not self.stopped:
+                if not connection.is_open and not await self._reopen(connection):
+                    return
+                job = await self.queue.get()
+                if job is None:
+                    return
+                if self.stopped:
+                    self.leftover.append(job[0])
+                    return
+                if self.bucket is not None:
+                    await self.bucket.take()
+                self.recorder.add(await self._deliver(connection, *job))
+        finally:
+            self.alive -= 1
+            if not self.alive:
+                self.stopped = True
+                self._drain()
+
+    async def _reopen(self, connection: _Connection) -> bool:
+        error = await connection.open()
+        if error is not None:
+            self._error(f"SMTP-Verbindung verloren und nicht wiederherstellbar ({error}); Versand angehalten")
+        return error is None
+
+    def _drain(self) -> None:
+        while not self.queue.empty():
+            job = self.queue.get_nowait()
+            if job is not None:
+                self.leftover.append(job[0])
+
+    async def _deliver(self, connection: _Connection, message: ClaimedMessage, payload: Payload) -> Outcome:
+        if payload is None:
+            payload = render_chunk([message], self.settings.mail_from, self.settings.mail_reply_to, self.clock())[0]
+        if not isinstance(payload, bytes):
+            return Outcome(message, Result.FAILED, None, str(payload))
+        reused = connection.used
+        outcome = await self._attempt(connection, message, payload)
+        broken = outcome.result is Result.RETRY and outcome.code is None and not connection.is_open
+        if broken and reused and await connection.open() is None:  # the server had closed the idle connection
+            outcome = await self._attempt(connection, message, payload)
+        return outcome
+
+    async def _attempt(self, connection: _Connection, message: ClaimedMessage, payload: bytes) -> Outcome:
+        recipients = list(dict.fromkeys([message.recipient, *message.cc]))
+        try:
+            refused = await connection.send(self.envelope_from, recipients, payload, _needs_utf8(message))
+        except Exception as exc:
+            return Outcome(message, *classify(exc, payload_sent=connection.payload_sent))
+        return Outcome(message, Result.SENT, None, _refused_note(refused))
+
+
+async def _unrendered(batch: list[ClaimedMessage]) -> AsyncIterator[list[Payload]]:
+    yield [None] * len(batch)
+
+
+def _batch_size(settings: Settings) -> int:
+    """Claim at most about a minute's worth of messages when a rate limit applies (claimed_at stays fresh)."""
+    rate = settings.dispatch_rate_per_second
+    return CLAIM_BATCH if not rate else max(settings.dispatch_concurrency, min(CLAIM_BATCH, int(rate * 60)))
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:100]
+
+
+async def dispatch(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: datetime,
+    worker_id: str | None = None,
+    limit: int | None = None,
+    render_processes: int | None = None,
+) -> DispatchReport:
+    """Send what is due at ``now`` (at most ``limit`` messages); SMTP trouble is reported, not raised.
+
+    ``render_processes``: worker processes that build the MIME messages; ``None`` = automatic (CPU count - 1,
+    at most 4, only when at least ``RENDER_POOL_MIN`` messages are due), ``0`` = build in this process.
+    """
+    report = DispatchReport(worker_id=worker_id or default_worker_id())
+    if not settings.send_enabled:
+        report.disabled = True
+        log.warning(report.summary())
+        return report
+    if not settings.smtp_host:
+        report.errors.append("Kein SMTP-Server konfiguriert (KIM_SMTP_HOST); nichts versendet")
+        return report
+    report.recovered_stale = await asyncio.to_thread(recover_stale, engine, now=now)
+    await _Run(engine, settings, report, now=now, limit=limit, render_processes=render_processes).execute()
+    log.info("Versand (%s): %s", report.worker_id, report.summary())
+    return report
+
+
+def dispatch_sync(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: datetime,
+    worker_id: str | None = None,
+    limit: int | None = None,
+    render_processes: int | None = None,
+) -> DispatchReport:
+    """:func:`dispatch` for synchronous callers (CLI, Prefect tasks); not from inside a running event loop."""
+    coroutine = dispatch(engine, settings, now=now, worker_id=worker_id, limit=limit, render_processes=render_processes)
+    return asyncio.run(coroutine)

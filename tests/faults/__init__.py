@@ -1,0 +1,1 @@
+"""Fault injection, bad input and secrets: the system under SMTP, process and database failures."""
