@@ -26,16 +26,16 @@ from sqlalchemy.engine import Engine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dispatch import sink  # noqa: E402  (the sink process of bench/dispatch.py)
+from dispatch import sink
 
-from kim_workflow.core.domain import ContactRole, DeliverableKind, DeliverableStatus, KommuneKind  # noqa: E402
-from kim_workflow.db.engine import make_engine, normalise_url, session_scope  # noqa: E402
-from kim_workflow.db.migrate import upgrade  # noqa: E402
-from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune  # noqa: E402
-from kim_workflow.email.dispatcher import dispatch_sync  # noqa: E402
-from kim_workflow.services.policies import load_policy  # noqa: E402
-from kim_workflow.services.sweep import sweep_day  # noqa: E402
-from kim_workflow.settings import Settings  # noqa: E402
+from kim_workflow.core.domain import ContactRole, DeliverableKind, DeliverableStatus, KommuneKind
+from kim_workflow.db.engine import make_engine, normalise_url, session_scope
+from kim_workflow.db.migrate import upgrade
+from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune
+from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.services.policies import load_policy
+from kim_workflow.services.sweep import sweep_day
+from kim_workflow.settings import Settings
 
 NOW = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 3)

@@ -160,7 +160,9 @@ def test_cached_deadline_skeleton_gives_the_same_bytes_as_a_fresh_build() -> Non
 
     stamp = datetime(2026, 11, 3, 6, tzinfo=UTC)
     for uid in ("kim-deadline-2026-07315000@mffki.rlp.de", "x" * 80 + "@long.example"):
-        fast = deadline_event(uid=uid, summary="Frist", description="D", due=date(2026, 12, 15), sequence=2, dtstamp=stamp)
+        fast = deadline_event(
+            uid=uid, summary="Frist", description="D", due=date(2026, 12, 15), sequence=2, dtstamp=stamp
+        )
         full = _deadline_calendar(uid, "Frist", "D", date(2026, 12, 15), 2, stamp)
         assert fast == full
         assert uid in fast.decode().replace("\r\n ", "")
