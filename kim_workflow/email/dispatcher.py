@@ -34,7 +34,7 @@ from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import OutboxMessage
-from kim_workflow.email.mime import Attachment, Envelope, address_only, build_message
+from kim_workflow.email.mime import Attachment, Envelope, address_only, build_message, wire_bytes
 from kim_workflow.settings import Settings, SmtpTls
 
 __all__ = [
@@ -443,7 +443,9 @@ def render(message: ClaimedMessage, *, sender: str, reply_to: str | None, date: 
         cc=message.cc,
         attachments=tuple(Attachment.from_json(a) for a in message.attachments),
     )
-    return build_message(envelope).as_bytes(policy=policy.SMTPUTF8 if _needs_utf8(message) else policy.SMTP)
+    if _needs_utf8(message):
+        return build_message(envelope).as_bytes(policy=policy.SMTPUTF8)
+    return wire_bytes(envelope)
 
 
 def _needs_utf8(message: ClaimedMessage) -> bool:

@@ -6,9 +6,17 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import encoders
+from email.charset import QP, Charset
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.message import EmailMessage, Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from typing import Any
 
 from kim_workflow.core.validation import check_header_safe
 
@@ -62,15 +70,7 @@ def domain_of(address: str) -> str:
 
 def build_message(envelope: Envelope) -> EmailMessage:
     """A multipart/alternative (text + HTML) message with attachments and the automation headers."""
-    for name, value in (
-        ("From", envelope.sender),
-        ("To", envelope.recipient),
-        ("Subject", envelope.subject),
-        ("Message-ID", envelope.message_id),
-        ("Reply-To", envelope.reply_to or ""),
-        *(("Cc", c) for c in envelope.cc),
-    ):
-        check_header_safe(value, field=name)
+    _check_headers(envelope)
     message = EmailMessage()
     message["From"] = envelope.sender
     message["To"] = envelope.recipient
@@ -104,3 +104,77 @@ def address_only(value: str) -> str:
     if "<" in value:
         return value.rsplit("<", 1)[1].rstrip(">").strip()
     return Address(addr_spec=value.strip()).addr_spec
+
+
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.header_encoding = QP
+_UTF8_QP.body_encoding = QP
+_WIRE = compat32.clone(linesep="\r\n")
+
+
+def wire_bytes(envelope: Envelope) -> bytes:
+    """The message as sent (CRLF), built with the legacy MIME classes: several times faster than
+    ``build_message(...).as_bytes()``, whose header registry parses and refolds every header. Same headers,
+    parts and encodings (a test compares both); addresses must be ASCII (else use :func:`build_message`).
+    """
+    _check_headers(envelope)
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(_text_part(envelope.text, "plain"))
+    alternative.attach(_text_part(envelope.html, "html"))
+    message: Message = alternative
+    if envelope.attachments:
+        message = MIMEMultipart("mixed")
+        message.attach(alternative)
+        for attachment in envelope.attachments:
+            message.attach(_legacy_attachment(attachment))
+    message["From"] = _address_header(envelope.sender)
+    message["To"] = envelope.recipient
+    if envelope.cc:
+        message["Cc"] = ", ".join(envelope.cc)
+    if envelope.reply_to:
+        message["Reply-To"] = _address_header(envelope.reply_to)
+    subject: Any = envelope.subject
+    if not subject.isascii():
+        subject = Header(subject, "utf-8", header_name="Subject")  # RFC 2047 encoded words, folded
+    message["Subject"] = subject
+    message["Date"] = format_datetime(envelope.date)
+    message["Message-ID"] = envelope.message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    return message.as_bytes(policy=_WIRE)
+
+
+def _check_headers(envelope: Envelope) -> None:
+    for name, value in (
+        ("From", envelope.sender),
+        ("To", envelope.recipient),
+        ("Subject", envelope.subject),
+        ("Message-ID", envelope.message_id),
+        ("Reply-To", envelope.reply_to or ""),
+        *(("Cc", c) for c in envelope.cc),
+    ):
+        check_header_safe(value, field=name)
+
+
+def _address_header(value: str) -> str:
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if name else address
+
+
+def _text_part(text: str, subtype: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(text, _UTF8_QP)
+    return part
+
+
+def _legacy_attachment(attachment: Attachment) -> MIMEBase:
+    maintype, _, rest = attachment.content_type.partition("/")
+    subtype, *params = (part.strip() for part in rest.split(";"))
+    extra = dict(p.split("=", 1) for p in params if "=" in p)
+    part = MIMEBase(maintype, subtype)
+    for key, value in extra.items():
+        part.set_param(key, value)
+    part.set_payload(attachment.content)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+    return part

@@ -1,0 +1,65 @@
+"""The fast wire form and the modern EmailMessage build give the same message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from kim_workflow.core.validation import InvalidValueError
+from kim_workflow.email.mime import Attachment, Envelope, build_message, wire_bytes
+
+ENVELOPE = Envelope(
+    sender="Kommunales Integrationsmanagement RLP <kim@mffki.rlp.de>",
+    recipient="im@mainz.example",
+    cc=("vertretung@mainz.example", "zweite@mainz.example"),
+    reply_to="kim@mffki.rlp.de",
+    subject="Erinnerung: Jahresbericht und Fragebogen 2026 fällig am 15.12.2026 – bitte prüfen Sie die Übersicht",
+    text="Sehr geehrte Frau Müller,\n\nÄnderungen: " + "ä" * 200 + "\n",
+    html="<p>Sehr geehrte Frau Müller,</p><p>" + "<b>ü</b>" * 100 + "</p>\n",
+    message_id="<179560800360.6906.1782469648@mffki.rlp.de>",
+    date=datetime(2026, 11, 3, 6, 0, tzinfo=UTC),
+    attachments=(
+        Attachment("abgabefrist.ics", "text/calendar; method=PUBLISH; charset=utf-8", b"BEGIN:VCALENDAR\r\n"),
+    ),
+)
+
+
+def parsed(data: bytes) -> Any:
+    return message_from_bytes(data, policy=policy.default)
+
+
+def summary(message: EmailMessage) -> dict[str, Any]:
+    headers = {k: str(message[k]) for k in ("From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID",
+                                            "Auto-Submitted", "X-Auto-Response-Suppress")}  # fmt: skip
+    parts = [(p.get_content_type(), p.get_params(), p.get_filename(), p.get_content()) for p in message.walk()
+             if not p.is_multipart()]  # fmt: skip
+    return {"headers": headers, "parts": parts, "structure": [p.get_content_type() for p in message.walk()]}
+
+
+def test_wire_bytes_and_build_message_agree() -> None:
+    fast = parsed(wire_bytes(ENVELOPE))
+    modern = parsed(build_message(ENVELOPE).as_bytes(policy=policy.SMTP))
+    assert summary(fast) == summary(modern)
+    assert fast["Subject"] == ENVELOPE.subject
+    assert fast.get_body(("plain",)).get_content().replace("\r\n", "\n") == ENVELOPE.text
+
+
+def test_wire_bytes_use_crlf_and_short_lines() -> None:
+    data = wire_bytes(ENVELOPE)
+    assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    assert max(len(line) for line in data.split(b"\r\n")) <= 78
+
+
+@pytest.mark.parametrize("field", ["subject", "recipient", "sender"])
+def test_header_injection_is_refused_on_both_paths(field: str) -> None:
+    values = {name: getattr(ENVELOPE, name) for name in ENVELOPE.__dataclass_fields__}
+    values[field] = "x@y.example\r\nBcc: victim@z.example"
+    bad = Envelope(**values)
+    with pytest.raises(InvalidValueError):
+        wire_bytes(bad)
+    with pytest.raises(InvalidValueError):
+        build_message(bad)
