@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -118,12 +119,15 @@ def wire_bytes(envelope: Envelope) -> bytes:
     parts and encodings (a test compares both); addresses must be ASCII (else use :func:`build_message`).
     """
     _check_headers(envelope)
-    alternative = MIMEMultipart("alternative")
+    token = hashlib.sha256(envelope.message_id.encode()).hexdigest()[:24]
+    # Boundaries given up front: the generator would otherwise compile a fresh regex per message to pick one.
+    # "=_" never occurs in quoted-printable or base64 bodies, so these cannot clash with the content.
+    alternative = MIMEMultipart("alternative", boundary=f"=_kim_alt_{token}")
     alternative.attach(_text_part(envelope.text, "plain"))
     alternative.attach(_text_part(envelope.html, "html"))
     message: Message = alternative
     if envelope.attachments:
-        message = MIMEMultipart("mixed")
+        message = MIMEMultipart("mixed", boundary=f"=_kim_mix_{token}")
         message.attach(alternative)
         for attachment in envelope.attachments:
             message.attach(_legacy_attachment(attachment))
