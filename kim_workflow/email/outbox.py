@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 KEY_MAX = 400
-INSERT_CHUNK = 500
+INSERT_PAGE = 5000  # rows per INSERT statement on PostgreSQL
 OPERATOR_STATES = (OutboxStatus.UNKNOWN, OutboxStatus.FAILED)
 _TABLE: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
@@ -77,15 +77,17 @@ def enqueue(session: Session, emails: Sequence[NewEmail], *, now: datetime, send
     """Insert the emails in the caller's transaction; a key already queued is left alone (no error)."""
     rows = _unique_rows([_row(email, now=now, sender_domain=sender_domain) for email in emails])
     session.flush()
+    if not rows:
+        return EnqueueResult(created=0, existing=len(emails))
     connection = session.connection()
-    created = 0
-    for start in range(0, len(rows), INSERT_CHUNK):
-        statement = _insert(connection.dialect.name).values(rows[start : start + INSERT_CHUNK])
-        statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
-        if connection.dialect.insert_returning:  # rowcount is not reliable on every driver
-            created += len(connection.execute(statement.returning(_TABLE.c.id)).all())
-        else:
-            created += connection.execute(statement).rowcount
+    dialect = connection.dialect.name
+    statement = _insert(dialect).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    if dialect == "sqlite":  # one executemany; sqlite3 sums the rows it inserted
+        created = connection.execute(statement, rows).rowcount
+    else:  # psycopg reports no executemany rowcount: RETURNING, sent in pages of INSERT_PAGE rows
+        returning = statement.returning(_TABLE.c.id)
+        options = {"insertmanyvalues_page_size": INSERT_PAGE}
+        created = len(connection.execute(returning, rows, execution_options=options).all())
     return EnqueueResult(created=created, existing=len(emails) - created)
 
 
