@@ -96,7 +96,7 @@ def _insert(dialect: str) -> Any:
         return postgresql.insert(_TABLE)
     if dialect == "sqlite":
         return sqlite.insert(_TABLE)
-    raise NotImplementedError(f"outbox: unsupported database dialect {dialect!r}")
+    raise RuntimeError(f"outbox: unsupported database dialect {dialect!r} (SQLite and PostgreSQL are supported)")
 
 
 def _unique_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

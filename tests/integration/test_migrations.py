@@ -12,6 +12,8 @@ from sqlmodel import SQLModel
 import kim_workflow.db.models  # noqa: F401
 from kim_workflow.db.engine import is_sqlite
 from kim_workflow.db.migrate import current_revision, downgrade, head_revision, upgrade
+from tests.conftest import TEST_DATABASE_URL
+from tests.support.databases import is_postgres
 
 EXPECTED_TABLES = {
     "kommune",
@@ -64,9 +66,9 @@ def test_domain_event_log_is_append_only(engine: Engine) -> None:
             connection.execute(sa.text(statement))
 
 
+@pytest.mark.skipif(is_postgres(TEST_DATABASE_URL), reason="SQLite pragmas only")
 def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(engine: Engine) -> None:
-    if not is_sqlite(engine):
-        pytest.skip("SQLite pragmas only")
+    assert is_sqlite(engine)
     with engine.connect() as connection:
         pragma = {
             name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
