@@ -72,14 +72,16 @@ def test_a_week_without_mail_server_loses_and_duplicates_nothing(
 
 
 def test_greylisting_30_percent_delivers_every_message_exactly_once(
-    engine: Engine, smtp_server: SmtpServer, season: Season
+    engine: Engine, smtp_server: SmtpServer, season: Season, settings: Settings
 ) -> None:
     smtp_server.handler.behaviour.temp_fail_ratio = 0.3
     result = season()
+    # Messages greylisted on the last simulated day are retried after their backoff: one more dispatch run.
+    drain = dispatch_sync(engine, settings, now=at(date(2027, 1, 1)))
     messages = assert_each_delivered_once(engine, smtp_server)
     greylisted = sum(1 for m in messages if m.attempts == 2)
     assert result.delivery["retried"] == greylisted > 0
-    assert result.delivery["sent"] == len(messages) == result.emails
+    assert result.delivery["sent"] + drain.sent == len(messages) == result.emails
 
 
 def test_a_550_fails_one_address_permanently_and_nobody_else(
