@@ -16,7 +16,7 @@ import os
 import secrets
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
@@ -453,6 +453,7 @@ def _needs_utf8(message: ClaimedMessage) -> bool:
 
 
 Payload = bytes | str | None  # wire bytes, the reason it could not be built, or None: build it when sending
+Chunk = tuple[list[ClaimedMessage], "asyncio.Future[list[Payload]] | None"]  # messages, their rendering (if any)
 
 
 def render_chunk(messages: list[ClaimedMessage], sender: str, reply_to: str | None, date: datetime) -> list[Payload]:
@@ -500,19 +501,22 @@ class _RenderPool:
     def _submit(self, messages: list[ClaimedMessage], date: datetime) -> asyncio.Future[list[Payload]]:
         return asyncio.wrap_future(self.executor.submit(render_chunk, messages, self.sender, self.reply_to, date))
 
-    async def rendered(self, batch: list[ClaimedMessage], date: datetime) -> AsyncIterator[list[Payload]]:
-        """Payloads for ``batch`` in order, chunk by chunk (all ``None`` once the pool is broken)."""
+    def start(self, batch: list[ClaimedMessage], date: datetime) -> list[Chunk]:
+        """Submit ``batch`` chunk by chunk right away, so it renders while earlier messages are being sent."""
         chunks = [batch[i : i + RENDER_CHUNK] for i in range(0, len(batch), RENDER_CHUNK)]
-        futures = [] if self.broken else [self._submit(chunk, date) for chunk in chunks]
-        for index, chunk in enumerate(chunks):
-            payloads: list[Payload] = [None] * len(chunk)
-            if futures:
-                try:
-                    payloads = await futures[index]
-                except Exception as exc:  # e.g. BrokenProcessPool: build in the sending process from now on
+        return [(chunk, None if self.broken else self._submit(chunk, date)) for chunk in chunks]
+
+    async def payloads(self, chunk: Chunk) -> list[Payload]:
+        """The chunk's payloads; all ``None`` (build when sending) if the pool broke, e.g. BrokenProcessPool."""
+        messages, future = chunk
+        if future is not None:
+            try:
+                return await future
+            except Exception as exc:
+                if not self.broken:
                     log.warning("MIME-Erstellung in Hilfsprozessen fehlgeschlagen (%s); weiter ohne", exc)
-                    self.broken, futures = True, []
-            yield payloads
+                self.broken = True
+        return [None] * len(messages)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -667,7 +671,8 @@ class _Run:
             self.report.errors.append(text)
 
     async def _produce(self, workers: int) -> None:
-        remaining = self.limit
+        """Claim batch after batch; a batch renders (in the pool) while the one before it is being queued."""
+        remaining, previous = self.limit, list[Chunk]()
         while not self.stopped and remaining != 0:
             size = self.batch if remaining is None else min(self.batch, remaining)
             batch = await asyncio.to_thread(
@@ -680,23 +685,24 @@ class _Run:
             )
             self.report.claimed += len(batch)
             remaining = None if remaining is None else remaining - len(batch)
-            await self._enqueue(batch)
+            current: list[Chunk] = self.pool.start(batch, self.clock()) if self.pool else [(batch, None)]
+            await self._enqueue(previous)
+            previous = current
             if len(batch) < size:
                 break
+        await self._enqueue(previous)
         for _ in range(workers):
             if not self.stopped:
                 await self.queue.put(None)
 
-    async def _enqueue(self, batch: list[ClaimedMessage]) -> None:
-        chunks = self.pool.rendered(batch, self.clock()) if self.pool else _unrendered(batch)
-        done = 0
-        async for payloads in chunks:
-            for message, payload in zip(batch[done : done + len(payloads)], payloads, strict=True):
+    async def _enqueue(self, chunks: list[Chunk]) -> None:
+        for chunk in chunks:
+            payloads = await self.pool.payloads(chunk) if self.pool else [None] * len(chunk[0])
+            for message, payload in zip(chunk[0], payloads, strict=True):
                 if self.stopped:
                     self.leftover.append(message)
                 else:
                     await self.queue.put((message, payload))
-            done += len(payloads)
 
     async def _work(self, connection: _Connection) -> None:
         try:
@@ -749,10 +755,6 @@ class _Run:
         except Exception as exc:
             return Outcome(message, *classify(exc, payload_sent=connection.payload_sent))
         return Outcome(message, Result.SENT, None, _refused_note(refused))
-
-
-async def _unrendered(batch: list[ClaimedMessage]) -> AsyncIterator[list[Payload]]:
-    yield [None] * len(batch)
 
 
 def _batch_size(settings: Settings) -> int:
