@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.core.validation import InvalidValueError, check_header_safe, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import OutboxMessage
+from kim_workflow.db.reminder_log import insert_ignoring_duplicates
 from kim_workflow.email.mime import Attachment, new_message_id
 
 __all__ = [
@@ -81,7 +81,7 @@ def enqueue(session: Session, emails: Sequence[NewEmail], *, now: datetime, send
         return EnqueueResult(created=0, existing=len(emails))
     connection = session.connection()
     dialect = connection.dialect.name
-    statement = _insert(dialect).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    statement = insert_ignoring_duplicates(connection, _TABLE)
     if dialect == "sqlite":  # one executemany; sqlite3 sums the rows it inserted
         created = connection.execute(statement, rows).rowcount
     else:  # psycopg reports no executemany rowcount: RETURNING, sent in pages of INSERT_PAGE rows
@@ -89,14 +89,6 @@ def enqueue(session: Session, emails: Sequence[NewEmail], *, now: datetime, send
         options = {"insertmanyvalues_page_size": INSERT_PAGE}
         created = len(connection.execute(returning, rows, execution_options=options).all())
     return EnqueueResult(created=created, existing=len(emails) - created)
-
-
-def _insert(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return postgresql.insert(_TABLE)
-    if dialect == "sqlite":
-        return sqlite.insert(_TABLE)
-    raise RuntimeError(f"outbox: unsupported database dialect {dialect!r} (SQLite and PostgreSQL are supported)")
 
 
 def _unique_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.application_window import WindowEmail, WindowKommune, plan_window
@@ -18,6 +17,7 @@ from kim_workflow.core.domain import ApplicationStatus
 from kim_workflow.core.policy import YearPolicy
 from kim_workflow.core.registry import display_name
 from kim_workflow.db.models import Application, Contact, Kommune, ReminderLog
+from kim_workflow.db.reminder_log import log_row, record_stages
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail, enqueue
 from kim_workflow.services.applications import application_ref
@@ -79,12 +79,15 @@ def window_year(session: Session, settings: Settings, *, policy: YearPolicy, tod
             run.without_contact.append(f"{kommune.ags} {kommune.name}")
             continue
         emails.append(composer.email(planned, kommune, to, cc))
-        log_rows += [_log_row(planned.ags, year, stage, deadline, today, now) for stage in planned.log]
+        log_rows += [
+            log_row(scope=SCOPE, ref=planned.ags, year=year, stage=stage, due=deadline, today=today, now=now)
+            for stage in planned.log
+        ]
         run.calls += planned.is_call
         run.reminders += not planned.is_call
         run.stages.append(planned.log[0])
     run.stages = sorted(set(run.stages))
-    _insert_log(session, log_rows)
+    record_stages(session, log_rows)
     run.queued = enqueue(session, emails, now=now, sender_domain=Mailer(settings).sender_domain).created
     return run
 
@@ -99,18 +102,6 @@ def _sent(session: Session, year: int, deadline: date) -> dict[str, set[str]]:
     for ref, stage in rows:
         sent.setdefault(ref, set()).add(stage)
     return sent
-
-
-def _log_row(ags: str, year: int, stage: str, deadline: date, today: date, now: datetime) -> dict[str, Any]:
-    return {"scope": SCOPE, "ref": ags, "year": year, "stage": stage, "due_date": deadline, "planned_for": today,
-            "created_at": now}  # fmt: skip
-
-
-def _insert_log(session: Session, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    insert = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
-    session.connection().execute(insert(ReminderLog).on_conflict_do_nothing(), rows)
 
 
 @dataclass(frozen=True)

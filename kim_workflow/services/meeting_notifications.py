@@ -16,7 +16,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import MeetingStatus
@@ -34,6 +33,7 @@ from kim_workflow.core.meetings import (
 from kim_workflow.core.validation import check_header_safe
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, DomainEvent, Meeting, MeetingInvitee, OutboxMessage, ReminderLog
+from kim_workflow.db.reminder_log import log_row, record_stages
 from kim_workflow.email.formatting import organiser_label
 from kim_workflow.email.ics import ics_attachment, meeting_event
 from kim_workflow.email.kinds import MessageKind
@@ -127,9 +127,19 @@ def plan_meeting_reminders(
             stage = due_reminder(day, offsets[meeting.year], today, sent.get((ref, day), frozenset()), changed_on)
             if stage is not None:
                 run.emails.append(mail.reminder(contact, stage, (day - today).days, day))
-                run.log_rows.append(_log_row(ref, meeting.year, stage, day, today, now))
+                run.log_rows.append(
+                    log_row(
+                        scope=REMINDER_SCOPE,
+                        ref=ref,
+                        year=meeting.year,
+                        stage=reminder_stage(stage),
+                        due=day,
+                        today=today,
+                        now=now,
+                    )
+                )
     if not dry_run and run.emails:
-        _insert_log(session, run.log_rows)
+        record_stages(session, run.log_rows)
         run.queued = enqueue(session, run.emails, now=now, sender_domain=Mailer(settings).sender_domain).created
     return run
 
@@ -298,16 +308,6 @@ def _sent_reminders(session: Session, years: Sequence[int]) -> dict[tuple[str, d
     ):
         sent[(ref, due)].add(int(stage.rpartition("-")[2]))
     return {key: frozenset(offsets) for key, offsets in sent.items()}
-
-
-def _log_row(ref: str, year: int, stage: int, day: date, today: date, now: datetime) -> dict[str, Any]:
-    return {"scope": REMINDER_SCOPE, "ref": ref, "year": year, "stage": reminder_stage(stage), "due_date": day,
-            "planned_for": today, "created_at": now}  # fmt: skip
-
-
-def _insert_log(session: Session, rows: list[dict[str, Any]]) -> None:
-    insert = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
-    session.connection().execute(insert(ReminderLog).on_conflict_do_nothing(), rows)
 
 
 def _minutes_file(path: Path) -> Attachment:

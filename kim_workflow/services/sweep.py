@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.calendar import next_working_day
@@ -29,6 +28,7 @@ from kim_workflow.core.reminders import (
     plan_reminders,
 )
 from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune, ReminderLog
+from kim_workflow.db.reminder_log import log_row, record_stages
 from kim_workflow.email.ics import deadline_event, ics_attachment
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail, enqueue
@@ -105,12 +105,22 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
     for reminder in plan.reminders:
         sweep.emails.append(composer.reminder(reminder))
         sweep.log_rows.append(
-            _log_row("deliverable", reminder.ags, year, str(reminder.stage), reminder.due_date, today, now)
+            log_row(
+                scope="deliverable",
+                ref=reminder.ags,
+                year=year,
+                stage=str(reminder.stage),
+                due=reminder.due_date,
+                today=today,
+                now=now,
+            )
         )
     if plan.escalation is not None:
         sweep.emails.append(composer.escalation(plan.escalation, settings.ministry_escalation_address))
         sweep.log_rows += [
-            _log_row("escalation", ESCALATION_REF, year, "escalation", due, today, now)
+            log_row(
+                scope="escalation", ref=ESCALATION_REF, year=year, stage="escalation", due=due, today=today, now=now
+            )
             for due in plan.escalation.due_dates
         ]
     return sweep
@@ -118,9 +128,7 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
 
 def apply_year(session: Session, sweep: YearSweep, *, now: datetime, sender_domain: str) -> int:
     """Record the planned stages and queue their emails in the caller's transaction; return how many are new."""
-    if sweep.log_rows:
-        insert = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
-        session.connection().execute(insert(ReminderLog).on_conflict_do_nothing(), sweep.log_rows)
+    record_stages(session, sweep.log_rows)
     sweep.queued = enqueue(session, sweep.emails, now=now, sender_domain=sender_domain).created
     return sweep.queued
 
@@ -215,11 +223,6 @@ def _sent_stages(session: Session, year: int) -> tuple[dict[str, set[SentStage]]
         else:
             sent[ref].add((Stage.parse(stage), due))
     return sent, escalated
-
-
-def _log_row(scope: str, ref: str, year: int, stage: str, due: date, today: date, now: datetime) -> dict[str, Any]:
-    return {"scope": scope, "ref": ref, "year": year, "stage": stage, "due_date": due, "planned_for": today,
-            "created_at": now}  # fmt: skip
 
 
 @dataclass(frozen=True)
