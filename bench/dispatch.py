@@ -165,7 +165,7 @@ def _migrated(url: str) -> str:
     return url
 
 
-def dispatch(port: int, n: int, concurrency: int, database_url: str | None, render_processes: int | None) -> float:
+def dispatch(port: int, n: int, concurrency: int, database_url: str | None) -> float:
     with fresh_database(database_url) as url:
         engine = make_engine(url)
         emails = [_new_email(i) for i in range(n)]
@@ -180,7 +180,7 @@ def dispatch(port: int, n: int, concurrency: int, database_url: str | None, rend
             _env_file=None,
         )
         started = time.perf_counter()
-        report = dispatch_sync(engine, settings, now=NOW, render_processes=render_processes)
+        report = dispatch_sync(engine, settings, now=NOW)
         elapsed = time.perf_counter() - started
         engine.dispose()
     if report.sent != n:
@@ -221,7 +221,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (default: temp SQLite file)")
-    parser.add_argument("--render-processes", type=int, default=None, help="default: the dispatcher's automatic")
     args = parser.parse_args(argv)
     database = "PostgreSQL" if args.database_url else "SQLite (temp file)"
     print(f"N={args.n}, concurrency={args.concurrency}, repeats={args.repeats}, database={database}")
@@ -233,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
             {
                 "raw-bytes": lambda: raw(port, n, concurrency, as_bytes=True),
                 "raw-msg": lambda: raw(port, n, concurrency, as_bytes=False),
-                "dispatch": lambda: dispatch(port, n, concurrency, args.database_url, args.render_processes),
+                "dispatch": lambda: dispatch(port, n, concurrency, args.database_url),
             },
         )
         delivered = counter.value

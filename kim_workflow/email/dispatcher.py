@@ -11,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
 import secrets
 import socket
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from email import policy
@@ -59,9 +57,6 @@ log = logging.getLogger(__name__)
 CLAIM_BATCH = 200
 FLUSH_SIZE = 100
 FLUSH_SECONDS = 0.2
-RENDER_POOL_MIN = 200  # from this many due messages on, MIME building moves to worker processes
-RENDER_CHUNK = 25
-RENDER_NICE = 5  # worker processes yield the CPU to the event loop that keeps the connections busy
 STALE_AFTER = timedelta(minutes=15)
 ERROR_MAX = 2000
 ACTOR = "system:dispatcher"
@@ -452,76 +447,6 @@ def _needs_utf8(message: ClaimedMessage) -> bool:
     return not all(address.isascii() for address in (message.recipient, *message.cc))
 
 
-Payload = bytes | str | None  # wire bytes, the reason it could not be built, or None: build it when sending
-Chunk = tuple[list[ClaimedMessage], "asyncio.Future[list[Payload]] | None"]  # messages, their rendering (if any)
-
-
-def render_chunk(messages: list[ClaimedMessage], sender: str, reply_to: str | None, date: datetime) -> list[Payload]:
-    """Render several messages (runs in a worker process); a message that cannot be built gets its error text."""
-    payloads: list[Payload] = []
-    for message in messages:
-        try:
-            payloads.append(render(message, sender=sender, reply_to=reply_to, date=date))
-        except Exception as exc:
-            payloads.append(f"Nachricht konnte nicht erstellt werden: {_text(exc)}")
-    return payloads
-
-
-def _process_context() -> multiprocessing.context.BaseContext:
-    """A fork server that has imported this module (fast, thread-safe process starts); else spawn."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])  # effective when this process starts its fork server
-    return context
-
-
-def _lower_priority() -> None:
-    if hasattr(os, "nice"):
-        os.nice(RENDER_NICE)
-
-
-class _RenderPool:
-    """MIME building is CPU-bound and holds the GIL: large dispatches do it in worker processes, chunk by chunk."""
-
-    def __init__(self, processes: int, settings: Settings, now: datetime) -> None:
-        self.executor = ProcessPoolExecutor(processes, mp_context=_process_context(), initializer=_lower_priority)
-        self.sender, self.reply_to = settings.mail_from, settings.mail_reply_to
-        self.warm_up = [self._submit([], now) for _ in range(processes)]  # start the processes right away
-        self.broken = False
-
-    async def started(self) -> None:
-        """Wait until every process has started (imports done); if they cannot start, build in-process."""
-        try:
-            await asyncio.gather(*self.warm_up)
-        except Exception as exc:
-            log.warning("Hilfsprozesse für die MIME-Erstellung starten nicht (%s); weiter ohne", exc)
-            self.broken = True
-
-    def _submit(self, messages: list[ClaimedMessage], date: datetime) -> asyncio.Future[list[Payload]]:
-        return asyncio.wrap_future(self.executor.submit(render_chunk, messages, self.sender, self.reply_to, date))
-
-    def start(self, batch: list[ClaimedMessage], date: datetime) -> list[Chunk]:
-        """Submit ``batch`` chunk by chunk right away, so it renders while earlier messages are being sent."""
-        chunks = [batch[i : i + RENDER_CHUNK] for i in range(0, len(batch), RENDER_CHUNK)]
-        return [(chunk, None if self.broken else self._submit(chunk, date)) for chunk in chunks]
-
-    async def payloads(self, chunk: Chunk) -> list[Payload]:
-        """The chunk's payloads; all ``None`` (build when sending) if the pool broke, e.g. BrokenProcessPool."""
-        messages, future = chunk
-        if future is not None:
-            try:
-                return await future
-            except Exception as exc:
-                if not self.broken:
-                    log.warning("MIME-Erstellung in Hilfsprozessen fehlgeschlagen (%s); weiter ohne", exc)
-                self.broken = True
-        return [None] * len(messages)
-
-    def close(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
-
-
 class _TokenBucket:
     """At most ``rate`` sends per second on average (no initial burst)."""
 
@@ -587,15 +512,12 @@ class _Run:
         *,
         now: datetime,
         limit: int | None,
-        render_processes: int | None,
     ) -> None:
         self.engine, self.settings, self.report, self.now, self.limit = engine, settings, report, now, limit
-        self.render_processes = render_processes
-        self.pool: _RenderPool | None = None
         self.started = monotonic()
         self.retry = RetryPolicy.of(settings)
         self.batch = _batch_size(settings)
-        self.queue: asyncio.Queue[tuple[ClaimedMessage, Payload] | None] = asyncio.Queue(maxsize=self.batch)
+        self.queue: asyncio.Queue[ClaimedMessage | None] = asyncio.Queue(maxsize=self.batch)
         self.leftover: list[ClaimedMessage] = []
         self.alive = 0
         self.stopped = False
@@ -613,21 +535,18 @@ class _Run:
         return record_outcomes(self.engine, outcomes, at=self.clock(), retry=self.retry, worker_id=worker)
 
     async def execute(self) -> None:
-        cap = max(self.settings.dispatch_concurrency, RENDER_POOL_MIN)
+        cap = self.settings.dispatch_concurrency
         cap = cap if self.limit is None else min(self.limit, cap)
         due = await asyncio.to_thread(count_due, self.engine, now=self.now, cap=cap) if cap > 0 else 0
         connections = await self._connect(min(due, self.settings.dispatch_concurrency)) if due else []
         if not connections:
             return
         try:
-            await self._send_all(connections, self._processes(due))
+            await self._send_all(connections)
         finally:
-            await asyncio.gather(*(c.quit() for c in connections), self._close_pool())
+            await asyncio.gather(*(c.quit() for c in connections))
 
-    async def _send_all(self, connections: list[_Connection], processes: int) -> None:
-        if processes:
-            self.pool = _RenderPool(processes, self.settings, self.now)
-            await self.pool.started()
+    async def _send_all(self, connections: list[_Connection]) -> None:
         self.alive = len(connections)
         recorder = asyncio.create_task(self.recorder.run())
         recorder.add_done_callback(self._recorder_done)
@@ -644,15 +563,6 @@ class _Run:
                 self.recorder.add(Outcome(message, Result.RELEASED, None, "Nicht versendet: Versand abgebrochen"))
             self.recorder.close()
             await recorder
-
-    def _processes(self, due: int) -> int:
-        if self.render_processes is not None:
-            return self.render_processes
-        return min(4, os.cpu_count() or 1) if due >= RENDER_POOL_MIN else 0
-
-    async def _close_pool(self) -> None:
-        if self.pool is not None:
-            await asyncio.to_thread(self.pool.close)
 
     def _recorder_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is not None:
@@ -671,8 +581,8 @@ class _Run:
             self.report.errors.append(text)
 
     async def _produce(self, workers: int) -> None:
-        """Claim batch after batch; a batch renders (in the pool) while the one before it is being queued."""
-        remaining, previous = self.limit, list[Chunk]()
+        """Claim batch after batch into the queue (it holds one batch, so claims stay close to sending)."""
+        remaining = self.limit
         while not self.stopped and remaining != 0:
             size = self.batch if remaining is None else min(self.batch, remaining)
             batch = await asyncio.to_thread(
@@ -685,39 +595,31 @@ class _Run:
             )
             self.report.claimed += len(batch)
             remaining = None if remaining is None else remaining - len(batch)
-            current: list[Chunk] = self.pool.start(batch, self.clock()) if self.pool else [(batch, None)]
-            await self._enqueue(previous)
-            previous = current
-            if len(batch) < size:
-                break
-        await self._enqueue(previous)
-        for _ in range(workers):
-            if not self.stopped:
-                await self.queue.put(None)
-
-    async def _enqueue(self, chunks: list[Chunk]) -> None:
-        for chunk in chunks:
-            payloads = await self.pool.payloads(chunk) if self.pool else [None] * len(chunk[0])
-            for message, payload in zip(chunk[0], payloads, strict=True):
+            for message in batch:
                 if self.stopped:
                     self.leftover.append(message)
                 else:
-                    await self.queue.put((message, payload))
+                    await self.queue.put(message)
+            if len(batch) < size:
+                break
+        for _ in range(workers):
+            if not self.stopped:
+                await self.queue.put(None)
 
     async def _work(self, connection: _Connection) -> None:
         try:
             while not self.stopped:
                 if not connection.is_open and not await self._reopen(connection):
                     return
-                job = await self.queue.get()
-                if job is None:
+                message = await self.queue.get()
+                if message is None:
                     return
                 if self.stopped:
-                    self.leftover.append(job[0])
+                    self.leftover.append(message)
                     return
                 if self.bucket is not None:
                     await self.bucket.take()
-                self.recorder.add(await self._deliver(connection, *job))
+                self.recorder.add(await self._deliver(connection, message))
         finally:
             self.alive -= 1
             if not self.alive:
@@ -732,15 +634,16 @@ class _Run:
 
     def _drain(self) -> None:
         while not self.queue.empty():
-            job = self.queue.get_nowait()
-            if job is not None:
-                self.leftover.append(job[0])
+            message = self.queue.get_nowait()
+            if message is not None:
+                self.leftover.append(message)
 
-    async def _deliver(self, connection: _Connection, message: ClaimedMessage, payload: Payload) -> Outcome:
-        if payload is None:
-            payload = render_chunk([message], self.settings.mail_from, self.settings.mail_reply_to, self.clock())[0]
-        if not isinstance(payload, bytes):
-            return Outcome(message, Result.FAILED, None, str(payload))
+    async def _deliver(self, connection: _Connection, message: ClaimedMessage) -> Outcome:
+        try:
+            payload = render(message, sender=self.settings.mail_from, reply_to=self.settings.mail_reply_to,
+                             date=self.clock())  # fmt: skip
+        except Exception as exc:
+            return Outcome(message, Result.FAILED, None, f"Nachricht konnte nicht erstellt werden: {_text(exc)}")
         reused = connection.used
         outcome = await self._attempt(connection, message, payload)
         broken = outcome.result is Result.RETRY and outcome.code is None and not connection.is_open
@@ -774,13 +677,8 @@ async def dispatch(
     now: datetime,
     worker_id: str | None = None,
     limit: int | None = None,
-    render_processes: int | None = None,
 ) -> DispatchReport:
-    """Send what is due at ``now`` (at most ``limit`` messages); SMTP trouble is reported, not raised.
-
-    ``render_processes``: worker processes that build the MIME messages; ``None`` = automatic (CPU count - 1,
-    at most 4, only when at least ``RENDER_POOL_MIN`` messages are due), ``0`` = build in this process.
-    """
+    """Send what is due at ``now`` (at most ``limit`` messages); SMTP trouble is reported, not raised."""
     report = DispatchReport(worker_id=worker_id or default_worker_id())
     if not settings.send_enabled:
         report.disabled = True
@@ -790,7 +688,7 @@ async def dispatch(
         report.errors.append("Kein SMTP-Server konfiguriert (KIM_SMTP_HOST); nichts versendet")
         return report
     report.recovered_stale = await asyncio.to_thread(recover_stale, engine, now=now)
-    await _Run(engine, settings, report, now=now, limit=limit, render_processes=render_processes).execute()
+    await _Run(engine, settings, report, now=now, limit=limit).execute()
     log.info("Versand (%s): %s", report.worker_id, report.summary())
     return report
 
@@ -802,8 +700,6 @@ def dispatch_sync(
     now: datetime,
     worker_id: str | None = None,
     limit: int | None = None,
-    render_processes: int | None = None,
 ) -> DispatchReport:
     """:func:`dispatch` for synchronous callers (CLI, Prefect tasks); not from inside a running event loop."""
-    coroutine = dispatch(engine, settings, now=now, worker_id=worker_id, limit=limit, render_processes=render_processes)
-    return asyncio.run(coroutine)
+    return asyncio.run(dispatch(engine, settings, now=now, worker_id=worker_id, limit=limit))

@@ -320,15 +320,14 @@ def test_backoff_is_exponential_and_capped() -> None:
     assert policy.delay(10_000).total_seconds() == 600
 
 
-@pytest.mark.parametrize("render_processes", [0, 2])
 def test_a_message_that_cannot_be_built_fails_alone(
-    engine: Engine, settings: Settings, smtp_server: SmtpServer, render_processes: int
+    engine: Engine, settings: Settings, smtp_server: SmtpServer
 ) -> None:
     queue(engine, 60)
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     with engine.begin() as connection:  # bypassing enqueue's validation, as a damaged row would
         connection.execute(sa.update(table).where(table.c.id == 5).values(subject="Kaputt\r\nBcc: x@y.de"))
-    report = dispatch_sync(engine, settings, now=NOW, render_processes=render_processes)
+    report = dispatch_sync(engine, settings, now=NOW)
     assert (report.sent, report.failed) == (59, 1)
     failed = rows(engine)[4]
     assert failed.status is OutboxStatus.FAILED and "konnte nicht erstellt werden" in (failed.last_error or "")

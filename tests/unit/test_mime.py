@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from kim_workflow.core.validation import InvalidValueError
 from kim_workflow.email.mime import Attachment, Envelope, build_message, wire_bytes
@@ -63,3 +66,38 @@ def test_header_injection_is_refused_on_both_paths(field: str) -> None:
         wire_bytes(bad)
     with pytest.raises(InvalidValueError):
         build_message(bad)
+
+
+BODY_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\x85")
+    | st.sampled_from("\n\t "),
+    max_size=400,
+)
+ADDRESS = st.from_regex(r"[a-z][a-z0-9.]{0,20}@[a-z]{1,10}\.example", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    subject=st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=200),
+    text=BODY_TEXT,
+    html=BODY_TEXT,
+    cc=st.lists(ADDRESS, max_size=6),
+    attachment=st.none() | st.binary(max_size=300),
+)
+def test_wire_bytes_agree_with_build_message_for_any_content(
+    subject: str, text: str, html: str, cc: list[str], attachment: bytes | None
+) -> None:
+    """Generated subjects, bodies, Cc lists and attachments: the fast path parses to the same message."""
+    assume(subject.strip() == subject and subject)  # the header registry strips surrounding whitespace
+    attachments = () if attachment is None else (Attachment("t.ics", "text/calendar; method=REQUEST", attachment),)
+    envelope = replace(ENVELOPE, subject=subject, text=text, html=html, cc=tuple(cc), attachments=attachments)
+    data = wire_bytes(envelope)
+    assert summary(parsed(data)) == summary(parsed(build_message(envelope).as_bytes(policy=policy.SMTP)))
+    assert parsed(data)["Subject"] == subject
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    assert b"\n" not in data.replace(b"\r\n", b"") and b"\r" not in data.replace(b"\r\n", b"")
+
+
+def test_non_ascii_addresses_take_the_reference_path() -> None:
+    envelope = replace(ENVELOPE, recipient="müller@mainz.example", cc=())
+    assert summary(parsed(wire_bytes(envelope)))["headers"]["To"] == "müller@mainz.example"
