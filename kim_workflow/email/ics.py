@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, vCalAddress
+from icalendar.parser import Contentline
 
 from kim_workflow.core.validation import InvalidValueError, check_header_safe
 from kim_workflow.email.mime import Attachment
@@ -98,32 +100,79 @@ def meeting_event(
     dtstamp: datetime,
     tz: str = "Europe/Berlin",
 ) -> bytes:
-    """A meeting request or cancellation with local times (TZID ``tz``) and the matching VTIMEZONE."""
+    """A meeting request or cancellation with local times (TZID ``tz``) and the matching VTIMEZONE.
+
+    Invitations to one meeting differ only in the attendee: the calendar (its VTIMEZONE is the costly part) is
+    built once per meeting version (cached) and the attendee's address put into the folded ATTENDEE line
+    afterwards, which keeps the output identical to a fresh build.
+    """
     if method not in ("REQUEST", "CANCEL"):
         raise InvalidValueError(f"METHOD muss REQUEST oder CANCEL sein, nicht {method!r}")
     zone = ZoneInfo(tz)
     local_start, local_end = _local(start, zone), _local(end, zone)
     if local_end <= local_start:
         raise InvalidValueError("Das Ende eines Termins muss nach dem Beginn liegen")
-    calendar = _calendar(method)
-    event = _event(uid=uid, summary=summary, description=description, sequence=sequence, dtstamp=dtstamp)
-    event.add("dtstart", local_start)
-    event.add("dtend", local_end)
-    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
-    if location or url:
-        event.add("location", location or url)
-    if url:
-        event.add("url", url)
-    event.add("organizer", _address(organizer_email, organizer_name))
+    meeting = _Meeting(uid, summary, description, local_start, local_end, location, url, organizer_email,
+                       organizer_name, sequence, method, _utc(dtstamp))  # fmt: skip
+    if attendee_email is None:
+        return _meeting_calendar(meeting, None)
+    address = check_header_safe(attendee_email, field="E-Mail")
+    return _with_attendee(_meeting_calendar(meeting, _ATTENDEE_PLACEHOLDER), address)
+
+
+@dataclass(frozen=True, slots=True)
+class _Meeting:
+    uid: str
+    summary: str
+    description: str
+    start: datetime
+    end: datetime
+    location: str | None
+    url: str | None
+    organizer_email: str
+    organizer_name: str
+    sequence: int
+    method: str
+    dtstamp: datetime
+
+
+_ATTENDEE_PLACEHOLDER = "kim-attendee-placeholder@invalid"
+
+
+@lru_cache(maxsize=64)
+def _meeting_calendar(m: _Meeting, attendee_email: str | None) -> bytes:
+    calendar = _calendar(m.method)
+    event = _event(uid=m.uid, summary=m.summary, description=m.description, sequence=m.sequence, dtstamp=m.dtstamp)
+    event.add("dtstart", m.start)
+    event.add("dtend", m.end)
+    event.add("status", "CANCELLED" if m.method == "CANCEL" else "CONFIRMED")
+    if m.location or m.url:
+        event.add("location", m.location or m.url)
+    if m.url:
+        event.add("url", m.url)
+    event.add("organizer", _address(m.organizer_email, m.organizer_name))
     if attendee_email:
         attendee = _address(attendee_email, None)
         attendee.params.update({"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"})
         event.add("attendee", attendee)
     calendar.add_component(event)
-    calendar.add_missing_timezones(
-        first_date=date(local_start.year - 1, 1, 1), last_date=date(local_end.year + 2, 1, 1)
-    )
+    calendar.add_missing_timezones(first_date=date(m.start.year - 1, 1, 1), last_date=date(m.end.year + 2, 1, 1))
     return bytes(calendar.to_ical())
+
+
+def _with_attendee(skeleton: bytes, email: str) -> bytes:
+    """``skeleton`` with the placeholder in its (folded) ATTENDEE line replaced by ``email``, folded again."""
+    text = skeleton.decode("utf-8")
+    begin = text.index("\r\nATTENDEE") + 2
+    end = begin
+    while True:  # the content line ends at the first CRLF not followed by a folding space
+        end = text.index("\r\n", end)
+        if text[end + 2 : end + 3] != " ":
+            break
+        end += 2
+    line = text[begin:end].replace("\r\n ", "").replace(f"mailto:{_ATTENDEE_PLACEHOLDER}", f"mailto:{email}")
+    folded: bytes = Contentline(line).to_ical()  # type: ignore[no-untyped-call]
+    return text[:begin].encode("utf-8") + folded + text[end:].encode("utf-8")
 
 
 def _address(email: str, name: str | None) -> vCalAddress:

@@ -166,3 +166,24 @@ def test_cached_deadline_skeleton_gives_the_same_bytes_as_a_fresh_build() -> Non
         full = _deadline_calendar(uid, "Frist", "D", date(2026, 12, 15), 2, stamp)
         assert fast == full
         assert uid in fast.decode().replace("\r\n ", "")
+
+
+@pytest.mark.parametrize(
+    "attendee", ["im@mainz.example", "a" * 90 + "@sehr-lange-domain.example", "müller@umlaut.example", None]
+)
+def test_cached_meeting_skeleton_gives_the_same_bytes_as_a_fresh_build(attendee: str | None) -> None:
+    from kim_workflow.email.ics import _Meeting, _meeting_calendar
+
+    start = datetime(2026, 3, 10, 10, tzinfo=ZoneInfo("Europe/Berlin"))
+    version = _Meeting("kim-meeting-7@mffki.rlp.de", "Vernetzungstreffen", "TOP 1", start, start + timedelta(hours=2),
+                       "Mainz", None, "kim@mffki.rlp.de", "Referat Integration", 3, "REQUEST",
+                       datetime(2026, 1, 2, 6, tzinfo=UTC))  # fmt: skip
+    fast = meeting_event(
+        uid=version.uid, summary=version.summary, description=version.description, start=start,
+        end=version.end, location="Mainz", url=None, organizer_email=version.organizer_email,
+        organizer_name=version.organizer_name, attendee_email=attendee, sequence=3, method="REQUEST",
+        dtstamp=version.dtstamp,
+    )  # fmt: skip
+    _meeting_calendar.cache_clear()
+    assert fast == _meeting_calendar(version, attendee)
+    assert all(len(line) <= 75 for line in fast.split(b"\r\n"))
