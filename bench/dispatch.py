@@ -7,16 +7,15 @@
     ceiling, no MIME work timed at all; "raw-msg": ``EmailMessage`` objects (``build_message``) with
     ``send_message``, which flattens each message while timed - how aiosmtplib is usually driven.
 (b) dispatch: N outbox rows enqueued first (not timed), then ``dispatch_sync`` timed: claim + build + send + mark.
-The sink runs in a separate process and answers 250 to everything. Medians of ``repeats`` runs are printed.
+The sink (``CountingSink``) runs in a separate process and answers 250 to everything.
+Medians of ``repeats`` runs are printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import aiosmtplib
 import sqlalchemy as sa
@@ -39,57 +37,13 @@ from kim_workflow.db.migrate import upgrade
 from kim_workflow.email.dispatcher import dispatch_sync
 from kim_workflow.email.mime import Envelope, address_only, build_message, new_message_id, wire_bytes
 from kim_workflow.email.outbox import NewEmail, enqueue, outbox_key
-from kim_workflow.email.sink import free_port
+from kim_workflow.email.sink import CountingSink
 from kim_workflow.settings import Settings
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 MAIL_FROM = "Kommunales Integrationsmanagement RLP <kim@mffki.rlp.de>"
 TEXT = "Guten Tag,\n\nbitte denken Sie an den Jahresbericht 2026, fällig am 15.12.2026.\n\n" * 6
 HTML = "<p>Guten Tag,</p><p>bitte denken Sie an den Jahresbericht 2026, fällig am 15.12.2026.</p>" * 6
-
-
-# --- the sink (separate process) -----------------------------------------------------------------------------
-
-
-class _Sink:
-    def __init__(self, counter: Any) -> None:
-        self.counter = counter
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.counter.get_lock():
-            self.counter.value += 1
-        return "250 OK"
-
-
-def _serve(port: int, counter: Any, stop: Any) -> None:
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(_Sink(counter), hostname="127.0.0.1", port=port)
-    controller.start()
-    stop.wait()
-    controller.stop()
-
-
-@contextmanager
-def sink() -> Iterator[tuple[int, Any]]:
-    context = multiprocessing.get_context("spawn")
-    port, counter, stop = free_port(), context.Value("l", 0), context.Event()
-    process = context.Process(target=_serve, args=(port, counter, stop), daemon=True)
-    process.start()
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    try:
-        yield port, counter
-    finally:
-        stop.set()
-        process.join(10)
 
 
 # --- (a) raw aiosmtplib --------------------------------------------------------------------------------------
@@ -226,7 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"N={args.n}, concurrency={args.concurrency}, repeats={args.repeats}, database={database}")
     print(f"CPUs: {os.cpu_count()}, Python {sys.version.split()[0]}, aiosmtplib {aiosmtplib.__version__}")
     n, concurrency = args.n, args.concurrency
-    with sink() as (port, counter):
+    with CountingSink() as sink:
+        port = sink.port
         medians = measure(
             args.repeats,
             {
@@ -235,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
                 "dispatch": lambda: dispatch(port, n, concurrency, args.database_url),
             },
         )
-        delivered = counter.value
+        delivered = sink.accepted
     print(f"sink received {delivered} of {n * args.repeats * 3} messages")
     print(f"raw-bytes (sendmail, wire bytes):     {medians['raw-bytes']:6.0f} msg/s (median)")
     print(f"raw-msg (send_message, EmailMessage): {medians['raw-msg']:6.0f} msg/s (median)")

@@ -24,15 +24,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from dispatch import sink
 
 from kim_workflow.core.domain import ContactRole, DeliverableKind, DeliverableStatus, KommuneKind
 from kim_workflow.db.engine import make_engine, normalise_url, session_scope
 from kim_workflow.db.migrate import upgrade
 from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune
 from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.email.sink import CountingSink
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.sweep import sweep_day
 from kim_workflow.settings import Settings
@@ -96,7 +94,7 @@ class StatementCounter:
         self.count += 1
 
 
-def run(n: int, database_url: str | None, port: int, accepted: Any) -> dict[str, float]:
+def run(n: int, database_url: str | None, sink: CountingSink) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         url, cleanup = _database(database_url, Path(folder))
         try:
@@ -107,12 +105,12 @@ def run(n: int, database_url: str | None, port: int, accepted: Any) -> dict[str,
                 data_dir=Path(folder),
                 database_url=url,
                 smtp_host="127.0.0.1",
-                smtp_port=port,
+                smtp_port=sink.port,
                 _env_file=None,  # type: ignore[call-arg]
             )
             load_policy(2026)  # warm the policy and template caches outside the timing
             counter = StatementCounter(engine)
-            before = accepted.value
+            before = sink.accepted
             started = time.perf_counter()
             with session_scope(engine) as session:
                 planned = sum(len(s.emails) for s in sweep_day(session, settings, today=TODAY, now=NOW))
@@ -127,7 +125,7 @@ def run(n: int, database_url: str | None, port: int, accepted: Any) -> dict[str,
         "n": n,
         "planned": planned,
         "sent": report.sent,
-        "accepted": accepted.value - before,
+        "accepted": sink.accepted - before,
         "plan_s": enqueued - started,
         "dispatch_s": done - enqueued,
         "wall_s": wall,
@@ -160,9 +158,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     print(f"{'Kommunen':>9} {'emails':>7} {'plan+enqueue':>13} {'dispatch':>9} {'wall':>8} {'emails/s':>9} {'SQL':>5}")
-    with sink() as (port, accepted):
+    with CountingSink() as sink:
         for n in args.sizes:
-            r = run(n, args.database_url, port, accepted)
+            r = run(n, args.database_url, sink)
             assert r["sent"] == r["planned"] == r["accepted"] == n, r
             print(
                 f"{n:>9} {r['sent']:>7} {r['plan_s']:>12.2f}s {r['dispatch_s']:>8.2f}s {r['wall_s']:>7.2f}s "

@@ -3,7 +3,7 @@
     .venv/bin/python bench/year.py [--sizes 36 3600] [--seed 1] [--profile]
 
 Each size runs in a fresh subprocess (so peak memories don't mix) with a temporary SQLite database (or
-``KIM_DATABASE_URL``) and a counting SMTP sink in a background thread. Printed per size: wall time, emails sent,
+``KIM_DATABASE_URL``) and a counting SMTP sink in a process of its own. Printed per size: wall time, emails sent,
 emails per second, peak RSS of the process (``ru_maxrss``; render worker processes not included) and the targets.
 ``--profile`` writes ``bench/year-<size>.prof`` (cProfile) and prints the 25 most expensive functions.
 """
@@ -25,10 +25,12 @@ TARGETS = {36: (30.0, None), 3600: (300.0, 500.0)}  # seconds, MB
 
 def one(size: int, seed: int, profile: bool) -> dict[str, float]:
     """Run one size in this process and return its figures."""
-    from kim_workflow.cli.simulate import counting_sink, fresh_database, run
+    from kim_workflow.cli.simulate import fresh_database, run
+    from kim_workflow.email.sink import CountingSink
 
     started = time.perf_counter()
-    with fresh_database() as url, counting_sink() as (host, port, handler):
+    with fresh_database() as url, CountingSink() as sink:
+        host, port = sink.host, sink.port
         if profile:
             import cProfile
             import pstats
@@ -40,7 +42,7 @@ def one(size: int, seed: int, profile: bool) -> dict[str, float]:
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
         else:
             result = run(url, host, port, year=2026, kommunen=size, seed=seed)
-        accepted = handler.accepted
+        accepted = sink.accepted
     wall = time.perf_counter() - started
     return {
         "size": size, "wall_s": wall, "simulated_s": result.wall_seconds, "emails": result.emails,

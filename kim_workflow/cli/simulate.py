@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from aiosmtpd.controller import Controller
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.engine import Engine
@@ -22,38 +20,13 @@ from kim_workflow.cli.common import EXIT_BAD_INPUT, console, err
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.migrate import upgrade
 from kim_workflow.db.models import Kommune
-from kim_workflow.email.sink import free_port
+from kim_workflow.email.sink import CountingSink
 from kim_workflow.settings import load_settings
 from kim_workflow.simulation.runner import SimulationResult, at, populate, simulate_year
 from kim_workflow.simulation.scenario import build_scenario
 
 MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
           "November", "Dezember")  # fmt: skip
-
-
-class CountingHandler:
-    """An aiosmtpd handler that only counts accepted messages (fast; nothing is stored)."""
-
-    def __init__(self) -> None:
-        self.accepted = 0
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self._lock:
-            self.accepted += 1
-        return "250 Message accepted for delivery"
-
-
-@contextmanager
-def counting_sink() -> Iterator[tuple[str, int, CountingHandler]]:
-    """A counting SMTP sink on 127.0.0.1 in a background thread."""
-    handler, port = CountingHandler(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield "127.0.0.1", port, handler
-    finally:
-        controller.stop()
 
 
 @contextmanager
@@ -134,7 +107,7 @@ def simulate(
             result = run(url, smtp_host, smtp_port or 25, year=year, kommunen=kommunen, seed=seed)
             accepted = None
         else:
-            with counting_sink() as (host, port, handler):
-                result = run(url, host, port, year=year, kommunen=kommunen, seed=seed)
-                accepted = handler.accepted
+            with CountingSink() as sink:
+                result = run(url, sink.host, sink.port, year=year, kommunen=kommunen, seed=seed)
+                accepted = sink.accepted
     console.print(summary_table(result, accepted))

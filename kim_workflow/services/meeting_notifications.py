@@ -115,12 +115,17 @@ def plan_meeting_reminders(
         year: load_policy(year, settings.policy_dir).meetings.reminder_days_before
         for year in {m.year for m in meetings}
     }
-    sent = _sent_reminders(session, list(offsets))
-    for meeting in meetings:
+    near = [  # meetings for which a stage can be due: only these need their invitees and reminder log loaded
+        (meeting, day)
+        for meeting in meetings
+        if ((day := meeting.starts_at.astimezone(settings.tz).date()) - today).days
+        <= max(offsets[meeting.year], default=0) + REMINDER_SHIFT_SLACK_DAYS
+    ]
+    if not near:
+        return run
+    sent = _sent_reminders(session, list(offsets), {day for _, day in near})
+    for meeting, day in near:
         mail = MeetingMail(Mailer(settings), meeting, now)
-        day = meeting.starts_at.astimezone(settings.tz).date()
-        if (day - today).days > max(offsets[meeting.year], default=0) + REMINDER_SHIFT_SLACK_DAYS:
-            continue  # no stage can be due yet: spare loading the invitees
         changed_on = (meeting.updated_at or meeting.created_at).astimezone(settings.tz).date()
         for contact in invitees(session, id_of(meeting), declined=False):
             ref = f"meeting:{meeting.id}:contact:{contact.id}"
@@ -298,12 +303,14 @@ def _changes(session: Session, meeting: Meeting) -> list[str]:
     return [str(change) for change in event.payload.get("changes", [])]
 
 
-def _sent_reminders(session: Session, years: Sequence[int]) -> dict[tuple[str, date], frozenset[int]]:
-    """Per (invitee ref, meeting day): the reminder offsets already planned."""
+def _sent_reminders(session: Session, years: Sequence[int], days: set[date]) -> dict[tuple[str, date], frozenset[int]]:
+    """Per (invitee ref, meeting day): the reminder offsets already planned for meetings on ``days``."""
     sent: dict[tuple[str, date], set[int]] = defaultdict(set)
     for ref, stage, due in session.exec(
         select(col(ReminderLog.ref), col(ReminderLog.stage), col(ReminderLog.due_date)).where(
-            col(ReminderLog.scope) == REMINDER_SCOPE, col(ReminderLog.year).in_(years)
+            col(ReminderLog.scope) == REMINDER_SCOPE,
+            col(ReminderLog.year).in_(years),
+            col(ReminderLog.due_date).in_(sorted(days)),
         )
     ):
         sent[(ref, due)].add(int(stage.rpartition("-")[2]))
