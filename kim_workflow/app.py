@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,10 +14,26 @@ from kim_workflow.db.migrate import upgrade
 from kim_workflow.services.registry import seed_kommunen
 from kim_workflow.settings import Settings, load_settings
 
+_simulated_now: datetime | None = None
+
 
 def utc_now() -> datetime:
     """The one place that reads the wall clock; the core and services get the time passed in."""
-    return datetime.now(UTC)
+    return _simulated_now if _simulated_now is not None else datetime.now(UTC)
+
+
+@contextmanager
+def simulated_time(now: datetime) -> Iterator[None]:
+    """``utc_now()`` returns ``now`` inside the block, in this process (``kim simulate --prefect`` runs the flows
+    in-process on a simulated day). Only our clock moves: Prefect keeps real time, unlike with freezegun."""
+    global _simulated_now
+    if now.tzinfo is None:
+        raise ValueError("simulated_time braucht eine Zeitzone")
+    previous, _simulated_now = _simulated_now, now
+    try:
+        yield
+    finally:
+        _simulated_now = previous
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +22,19 @@ from kim_workflow.cli.common import EXIT_BAD_INPUT, console, err
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.migrate import upgrade
 from kim_workflow.db.models import Kommune
-from kim_workflow.email.sink import CountingSink
+from kim_workflow.email.sink import CountingSink, free_port
+from kim_workflow.orchestration.up import PROJECT_ROOT
 from kim_workflow.settings import load_settings
+from kim_workflow.simulation.flow_mode import load_flows, simulate_year_with_flows
 from kim_workflow.simulation.runner import SimulationResult, at, populate, simulate_year
 from kim_workflow.simulation.scenario import build_scenario
 
+FLOW_ENV = {
+    "KIM_SMTP_TLS": "none",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",  # run logs still reach the UI; the terminal shows progress
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL": "WARNING",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL": "WARNING",
+}
 MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
           "November", "Dezember")  # fmt: skip
 
@@ -50,8 +60,10 @@ def prepare(url: str) -> Engine:
     return engine
 
 
-def run(url: str, host: str, port: int, *, year: int, kommunen: int, seed: int) -> SimulationResult:
-    """The simulation itself, with a progress bar per simulated month."""
+def run(
+    url: str, host: str, port: int, *, year: int, kommunen: int, seed: int, prefect_ui: str | None = None
+) -> SimulationResult:
+    """The simulation itself, with a progress bar per simulated month; through the flows if ``prefect_ui``."""
     settings = load_settings().model_copy(update={"database_url": url, "smtp_host": host, "smtp_port": port})
     engine = prepare(url)
     try:
@@ -62,12 +74,43 @@ def run(url: str, host: str, port: int, *, year: int, kommunen: int, seed: int) 
             task = progress.add_task(f"Simuliere {year}", total=12)
 
             def month_done(month: int, result: SimulationResult) -> None:
-                sent = result.delivery["sent"]
+                sent = result.delivery["sent"] if prefect_ui is None else "…"
                 progress.update(task, completed=month, description=f"{MONTHS[month - 1]} {year}: {sent} versendet")
 
-            return simulate_year(engine, settings, scenario, kommunen=kommunen, on_month=month_done)
+            if prefect_ui is None:
+                return simulate_year(engine, settings, scenario, kommunen=kommunen, on_month=month_done)
+            flows = load_flows(PROJECT_ROOT)
+            progress.console.print(
+                f"[bold green]Prefect-Oberfläche:[/] {prefect_ui}  (Läufe und Artefakte der Simulation)"
+            )
+            return simulate_year_with_flows(
+                engine, settings, scenario, kommunen=kommunen, flows=flows, on_month=month_done
+            )
     finally:
         engine.dispose()
+
+
+@contextmanager
+def prefect_backend(url: str, host: str, port: int) -> Iterator[str]:
+    """A Prefect server of the simulation's own (temporary home, loopback), and the environment the flows read.
+
+    Its own server, not the one of ``kim up``: the rehearsal's runs, artifacts and events must not mix with a real
+    year's, nor trigger its deployments. Yields the UI address.
+    """
+    from kim_workflow.orchestration.environment import QUIET, SERVER_TUNING
+    from kim_workflow.orchestration.server import PrefectServer
+
+    with tempfile.TemporaryDirectory(prefix="kim-simulation-prefect-") as home, ExitStack() as stack:
+        os.environ.update({**QUIET, **SERVER_TUNING, "PREFECT_HOME": home})
+        os.environ.update(FLOW_ENV | {"KIM_DATABASE_URL": url, "KIM_SMTP_HOST": host, "KIM_SMTP_PORT": str(port)})
+        server = PrefectServer("127.0.0.1", free_port(), log_file=Path(home) / "prefect-server.log")
+        with console.status("Starte Prefect-Server für die Simulation …"):
+            stack.enter_context(server)
+        os.environ["PREFECT_API_URL"] = server.api_url
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):  # else +1 s per flow run
+            yield server.ui_url
 
 
 def summary_table(result: SimulationResult, accepted: int | None) -> Table:
@@ -96,18 +139,25 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Zufallsstartwert des Szenarios")] = 1,
     smtp_host: Annotated[str | None, typer.Option(help="SMTP-Server (sonst ein lokaler Zähl-Sink)")] = None,
     smtp_port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port des SMTP-Servers")] = None,
-    prefect: Annotated[bool, typer.Option(help="Tagesablauf über die Prefect-Flows (nicht verfügbar)")] = False,
+    prefect: Annotated[bool, typer.Option(help="Tagesablauf über die Prefect-Flows (Läufe in der Prefect-UI)")] = False,
+    keep_open: Annotated[
+        bool, typer.Option(help="Mit --prefect: Prefect-UI nach dem Ende offen halten (bis Strg+C)")
+    ] = False,
 ) -> None:
     """Ein ganzes Förderjahr Tag für Tag simulieren (frische Datenbank, simulierte Uhr) und auswerten."""
-    if prefect:
-        err.print("[bold red]--prefect ist noch nicht verfügbar;[/] bitte ohne --prefect simulieren.")
+    if keep_open and not prefect:
+        err.print("[bold red]Fehler:[/] --keep-open gilt nur zusammen mit --prefect.")
         raise typer.Exit(EXIT_BAD_INPUT)
-    with fresh_database() as url:
+    with fresh_database() as url, ExitStack() as stack:
         if smtp_host:
-            result = run(url, smtp_host, smtp_port or 25, year=year, kommunen=kommunen, seed=seed)
-            accepted = None
+            host, port, sink = smtp_host, smtp_port or 25, None
         else:
-            with CountingSink() as sink:
-                result = run(url, sink.host, sink.port, year=year, kommunen=kommunen, seed=seed)
-                accepted = sink.accepted
-    console.print(summary_table(result, accepted))
+            sink = stack.enter_context(CountingSink())
+            host, port = sink.host, sink.port
+        ui = stack.enter_context(prefect_backend(url, host, port)) if prefect else None
+        result = run(url, host, port, year=year, kommunen=kommunen, seed=seed, prefect_ui=ui)
+        console.print(summary_table(result, sink.accepted if sink else None))
+        if ui and keep_open:
+            console.print(f"Prefect-Oberfläche: {ui} — Ende mit Strg+C")
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()

@@ -137,7 +137,8 @@ class Simulation:
             open_cycle(session, policy=load_policy(self.scenario.year, self.settings.policy_dir), now=at(day),
                        actor=ACTOR)  # fmt: skip
             generate_series(session, self.settings, year=self.scenario.year, now=at(day), actor=ACTOR)
-        self._load_meetings(day)
+        self._notify_meetings(day)
+        self._index_meetings()
 
     def run(self, start: date, end: date) -> SimulationResult:
         """Simulate ``start`` to ``end`` (inclusive), then collect the counts."""
@@ -172,23 +173,33 @@ class Simulation:
         plan_meeting_reminders(session, self.settings, today=day, now=now)
         sweep_day(session, self.settings, today=day, now=now)
 
-    def _load_meetings(self, day: date) -> None:
+    def _notify_meetings(self, day: date) -> None:
+        with session_scope(self.engine) as session:
+            for meeting_id in session.exec(select(Meeting.id).where(col(Meeting.year) == self.scenario.year)).all():
+                notify_meeting(session, self.settings, meeting_id=meeting_id or 0, now=at(day))
+
+    def _index_meetings(self) -> None:
+        """The year's meetings by local day (attendance is recorded the day after)."""
         with session_scope(self.engine) as session:
             meetings = session.exec(select(Meeting).where(col(Meeting.year) == self.scenario.year)).all()
             for meeting in meetings:
-                notify_meeting(session, self.settings, meeting_id=meeting.id or 0, now=at(day))
-        for meeting in meetings:
-            self.meeting_days.setdefault(meeting.starts_at.astimezone(self.settings.tz).date(), []).append(meeting)
+                day = meeting.starts_at.astimezone(self.settings.tz).date()
+                self.meeting_days.setdefault(day, []).append(meeting)
 
     def _attendance(self, session: Session, meeting: Meeting, now: datetime) -> None:
         if meeting.status is MeetingStatus.CANCELLED:
             return
+        present, absent = self.attendance_of(meeting)
+        record_attendance(session, meeting_id=meeting.id or 0, present=present, absent=absent, now=now, actor=ACTOR)
+        self.result.events["attendance"] += 1
+
+    def attendance_of(self, meeting: Meeting) -> tuple[list[str], list[str]]:
+        """AGS present and absent at ``meeting``, as the scenario decides."""
         key = meeting.series_key or str(meeting.id)
         ags = [p.ags for p in self.scenario.plans]
         present = [a for a in ags if self.scenario.attends(a, key)]
-        absent = [a for a in ags if a not in set(present)]
-        record_attendance(session, meeting_id=meeting.id or 0, present=present, absent=absent, now=now, actor=ACTOR)
-        self.result.events["attendance"] += 1
+        chosen = set(present)
+        return present, [a for a in ags if a not in chosen]
 
     def _apply_event(self, event: Event, day: date) -> None:
         """One event in its own transaction (a refused one rolls back alone)."""
@@ -210,13 +221,7 @@ class Simulation:
         self.result.events[type(event).__name__.lower()] += 1
 
     def _decide(self, session: Session, event: Decide, day: date) -> None:
-        approved = event.outcome is DecisionOutcome.APPROVED
-        request = DecisionRequest(
-            outcome=event.outcome, decided_by="Simulation (Fachreferat)",
-            granted_personnel_eur=Decimal(50000) if approved else None,
-            granted_material_eur=Decimal(10000) if approved else None, message=MESSAGES.get(event.outcome),
-        )  # fmt: skip
-        decide_application(session, self.settings, request=request, now=at(day), ags=event.ags,
+        decide_application(session, self.settings, request=decision_request(event), now=at(day), ags=event.ags,
                            year=self.scenario.year)  # fmt: skip
 
     def _record(self, report: DispatchReport) -> None:
@@ -236,6 +241,16 @@ class Simulation:
                 result.emails_by_stage[stage_of(kind, key)] += 1
                 result.outbox_status[str(status)] += 1
             result.overdue = overdue_kommunen(session, self.scenario.year, end)
+
+
+def decision_request(event: Decide) -> DecisionRequest:
+    """The Fachreferat's decision of a scenario event (approvals grant 50,000 + 10,000 EUR)."""
+    approved = event.outcome is DecisionOutcome.APPROVED
+    return DecisionRequest(
+        outcome=event.outcome, decided_by="Simulation (Fachreferat)",
+        granted_personnel_eur=Decimal(50000) if approved else None,
+        granted_material_eur=Decimal(10000) if approved else None, message=MESSAGES.get(event.outcome),
+    )  # fmt: skip
 
 
 def stage_of(kind: str, key: str) -> str:
