@@ -74,8 +74,10 @@ def run(
             task = progress.add_task(f"Simuliere {year}", total=12)
 
             def month_done(month: int, result: SimulationResult) -> None:
-                sent = result.delivery["sent"] if prefect_ui is None else "…"
-                progress.update(task, completed=month, description=f"{MONTHS[month - 1]} {year}: {sent} versendet")
+                done = (
+                    f"{result.delivery['sent']} versendet" if prefect_ui is None else f"{result.days} Tage über Flows"
+                )
+                progress.update(task, completed=month, description=f"{MONTHS[month - 1]} {year}: {done}")
 
             if prefect_ui is None:
                 return simulate_year(engine, settings, scenario, kommunen=kommunen, on_month=month_done)
@@ -110,7 +112,14 @@ def prefect_backend(url: str, host: str, port: int) -> Iterator[str]:
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):  # else +1 s per flow run
-            yield server.ui_url
+            try:
+                yield server.ui_url
+            finally:  # the last runs' logs and events reach the server before it stops
+                from prefect.events.worker import EventsWorker
+                from prefect.logging.handlers import APILogWorker
+
+                APILogWorker.drain_all(timeout=30)
+                EventsWorker.drain_all(timeout=30)
 
 
 def summary_table(result: SimulationResult, accepted: int | None) -> Table:

@@ -10,9 +10,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from kim_workflow.core.application_window import WindowEmail, WindowKommune, plan_window
+from kim_workflow.core.application_window import (
+    CALL,
+    WindowEmail,
+    WindowKommune,
+    due_reminder,
+    plan_window,
+    reminder_stages,
+)
 from kim_workflow.core.domain import ApplicationStatus
 from kim_workflow.core.policy import YearPolicy
 from kim_workflow.core.registry import display_name
@@ -59,6 +67,8 @@ def window_year(session: Session, settings: Settings, *, policy: YearPolicy, tod
     year, deadline = policy.year, policy.application_window.application_deadline
     if not policy.application_window.call_date <= today <= deadline:
         return WindowRun(year)  # outside the window nothing is ever sent: spare the queries
+    if nothing_due(session, policy=policy, today=today):
+        return WindowRun(year)
     kommunen = {k.ags: k for k in session.exec(select(Kommune).where(col(Kommune.active)).order_by(col(Kommune.ags)))}
     applied = set(
         session.exec(
@@ -90,6 +100,34 @@ def window_year(session: Session, settings: Settings, *, policy: YearPolicy, tod
     record_stages(session, log_rows)
     run.queued = enqueue(session, emails, now=now, sender_domain=Mailer(settings).sender_domain).created
     return run
+
+
+def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
+    """One count that spares the full load on most days of the window: True when every active Kommune without an
+    application has the call logged and the latest due reminder (or a later one), so ``plan_window`` finds nothing.
+    """
+    year, window = policy.year, policy.application_window
+    latest = due_reminder(window, today, frozenset())
+
+    def logged(stages: list[str]) -> sa.Exists:
+        return sa.exists().where(
+            col(ReminderLog.scope) == SCOPE,
+            col(ReminderLog.year) == year,
+            col(ReminderLog.due_date) == window.application_deadline,
+            col(ReminderLog.ref) == col(Kommune.ags),
+            col(ReminderLog.stage).in_(stages),
+        )
+
+    applied = sa.exists().where(
+        col(Application.kommune_id) == col(Kommune.id),
+        col(Application.year) == year,
+        col(Application.status) != ApplicationStatus.DRAFT,
+    )
+    missing = ~logged([CALL])
+    if latest is not None:
+        missing = missing | ~logged([str(stage) for stage in reminder_stages(window) if stage >= latest])
+    query = sa.select(sa.func.count()).select_from(Kommune).where(col(Kommune.active), ~applied, missing)
+    return int(session.connection().execute(query).scalar_one()) == 0
 
 
 def _sent(session: Session, year: int, deadline: date) -> dict[str, set[str]]:

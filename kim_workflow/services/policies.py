@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,25 @@ def policy_document(year: int, policy_dir: Path | None) -> dict[str, Any]:
 
 
 def load_policy(year: int, policy_dir: Path | None = None) -> YearPolicy:
-    """The effective policy of ``year``; raises ``PolicyError`` with the file problem spelled out."""
+    """The effective policy of ``year``; raises ``PolicyError`` with the file problem spelled out.
+
+    Parsed once per version of the ministry's files: an edited, added or removed override file (another
+    modification time or size) is read again on the next call, without a restart.
+    """
+    files = () if policy_dir is None else (policy_dir / "default.toml", policy_dir / f"{year}.toml")
+    return _parsed(year, policy_dir, tuple(_version(path) for path in files))
+
+
+def _version(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+@lru_cache(maxsize=32)
+def _parsed(year: int, policy_dir: Path | None, versions: tuple[tuple[int, int] | None, ...]) -> YearPolicy:
     return parse_policy(year, policy_document(year, policy_dir))
 
 

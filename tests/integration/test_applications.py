@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,10 +16,11 @@ from sqlmodel import col, func, select
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Application, ApplicationRevision, Decision, DomainEvent, OutboxMessage, ReminderLog
+from kim_workflow.services import application_window, registry
 from kim_workflow.services import applications as overview_service
-from kim_workflow.services import registry
 from kim_workflow.services.application_input import ApplicationInputError, parse_application, parse_application_json
 from kim_workflow.services.application_intake import ApplicationRejected, SubmitResult, submit_application
+from kim_workflow.services.application_window import nothing_due as check
 from kim_workflow.services.application_window import run_window
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.decision_runs import claim_decision_run
@@ -329,3 +330,32 @@ def test_generated_bad_documents_never_store_anything(
         submit_application(session, settings, application=application, now=NOW, actor="t")
     with session_scope(year_2026) as session:
         assert session.exec(select(func.count()).select_from(Application)).one() == 0
+
+
+def test_the_windows_cheap_check_agrees_with_the_planner_on_every_day(
+    year_2026: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``nothing_due`` is True exactly on the days the full planning queues nothing (Trier gets a contact late)."""
+    policy = load_policy(2026)
+    monkeypatch.setattr(application_window, "nothing_due", lambda *a, **k: False)  # the runs always plan in full
+    day, disagreements, quiet = date(2026, 1, 10), [], set()
+    while day <= date(2026, 4, 2):
+        if day == date(2026, 2, 2):
+            submit(year_2026, settings)
+        if day == date(2026, 3, 1):
+            with session_scope(year_2026) as session:
+                text = f"ags,name,email,role\n{TRIER},IM Trier,im@trier.example,integration_manager\n"
+                assert registry.import_contacts(session, text, now=NOW, actor="t").ok
+        with session_scope(year_2026) as session:
+            cheap = check(session, policy=policy, today=day)
+            [run] = run_window(session, settings, today=day, now=NOW)
+        in_window = date(2026, 1, 15) <= day <= date(2026, 3, 31)
+        if in_window and cheap != (run.queued == 0 and not run.without_contact):
+            disagreements.append((day, cheap, run.queued))
+        if cheap:
+            quiet.add(day)
+        day += timedelta(days=1)
+    assert disagreements == []
+    # once every Kommune has a contact, the days between the stages skip the full load
+    assert {date(2026, 3, d) for d in range(2, 16)} <= quiet
+    assert len(emails(year_2026, "call_for_applications")) == 36  # Trier's call went out once it had a contact
