@@ -84,7 +84,8 @@ class MeetingStatus(StrEnum):
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
-    SENDING = "sending"
+    CLAIMED = "claimed"  # taken by a dispatcher, not yet handed to the SMTP server: safe to release after a crash
+    SENDING = "sending"  # handed to the SMTP server, outcome not yet recorded: ``unknown`` after a crash
     SENT = "sent"
     FAILED = "failed"
     UNKNOWN = "unknown"

@@ -1,7 +1,11 @@
 """Sending the outbox over SMTP: claim due rows, send them over pooled connections, record outcomes honestly.
 
-Every claim counts one attempt. A 4xx reply or a connection error before the message payload left us → pending
-again with exponential backoff (failed once ``dispatch_max_attempts`` is reached). A 5xx reply → failed at once.
+A claimed row is ``claimed`` until, a few rows at a time and just before they go on the wire, it becomes
+``sending``; after a crash, ``claimed`` rows go back to the queue and only ``sending`` ones (on the wire, or sent
+and not yet recorded) become ``unknown``. Every claim counts one attempt.
+
+A 4xx reply or a connection error before the message payload left us → pending again with exponential backoff
+(failed once ``dispatch_max_attempts`` is reached). A 5xx reply → failed at once.
 No reply after the DATA command (timeout, disconnect) → ``unknown``: the server may have accepted the message, so
 it is never re-sent automatically; the operator decides (``outbox.resend`` / ``outbox.dismiss``).
 """
@@ -15,6 +19,7 @@ import os
 import secrets
 import socket
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
@@ -39,6 +44,7 @@ __all__ = [
     "ClaimedMessage",
     "DispatchReport",
     "Outcome",
+    "Recovery",
     "Result",
     "RetryPolicy",
     "claim_batch",
@@ -47,6 +53,7 @@ __all__ = [
     "count_due",
     "dispatch",
     "dispatch_sync",
+    "mark_sending",
     "record_outcomes",
     "recover_stale",
     "render",
@@ -55,6 +62,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 200
+START_WINDOW_PER_CONNECTION = 4  # rows marked ``sending`` per statement, per pooled connection
 FLUSH_SIZE = 100
 FLUSH_SECONDS = 0.2
 STALE_AFTER = timedelta(minutes=15)
@@ -117,6 +125,7 @@ class DispatchReport:
     failed: int = 0
     unknown: int = 0
     recovered_stale: int = 0
+    released_stale: int = 0
     disabled: bool = False
     errors: list[str] = field(default_factory=list)
 
@@ -133,6 +142,8 @@ class DispatchReport:
         )
         if self.recovered_stale:
             text += f"; {self.recovered_stale} hängende Nachricht(en) als ungeklärt markiert"
+        if self.released_stale:
+            text += f"; {self.released_stale} liegengebliebene, nie versendete Nachricht(en) wieder eingereiht"
         return "; ".join([text, *self.errors])
 
 
@@ -192,8 +203,8 @@ def claim_due(engine: Engine, *, now: datetime, limit: int, worker_id: str) -> l
 def claim_batch(
     engine: Engine, *, due_before: datetime, claimed_at: datetime, limit: int, worker_id: str
 ) -> list[ClaimedMessage]:
-    """One claiming transaction: pending → sending, claimed_at/by set, attempts + 1."""
-    values = {"status": OutboxStatus.SENDING, "claimed_at": claimed_at, "claimed_by": worker_id}
+    """One claiming transaction: pending → claimed, claimed_at/by set, attempts + 1."""
+    values = {"status": OutboxStatus.CLAIMED, "claimed_at": claimed_at, "claimed_by": worker_id}
     values["attempts"] = _T.c.attempts + 1
     pick = sa.select(_T.c.id).where(_due(due_before)).order_by(_T.c.next_attempt_at, _T.c.id).limit(limit)
     with engine.begin() as connection:  # SQLite: BEGIN IMMEDIATE, so select + update cannot interleave
@@ -221,18 +232,50 @@ def _claimed(row: Any) -> ClaimedMessage:
     return ClaimedMessage(**data)
 
 
-def recover_stale(engine: Engine, *, now: datetime, older_than: timedelta = STALE_AFTER) -> int:
-    """Rows left in ``sending`` longer than ``older_than`` (a dispatcher died) become ``unknown``."""
+def mark_sending(engine: Engine, ids: Sequence[int], *, worker_id: str) -> set[int]:
+    """claimed → sending for those of ``ids`` this worker still holds (committed before any of them is sent)."""
     statement = (
         sa.update(_T)
-        .where(_T.c.status == OutboxStatus.SENDING, _T.c.claimed_at < now - older_than)
-        .values(status=OutboxStatus.UNKNOWN, last_error=STALE_TEXT)
+        .where(_T.c.id.in_(ids), _T.c.claimed_by == worker_id, _T.c.status == OutboxStatus.CLAIMED)
+        .values(status=OutboxStatus.SENDING)
     )
     with engine.begin() as connection:
-        count = int(connection.execute(statement).rowcount)
-    if count:
-        log.warning("%d hängende Nachricht(en) als 'unknown' markiert", count)
-    return count
+        if connection.dialect.name == "postgresql" or SQLITE_HAS_RETURNING:
+            return set(connection.execute(statement.returning(_T.c.id)).scalars())
+        connection.execute(statement)
+        mine = sa.select(_T.c.id).where(
+            _T.c.id.in_(ids), _T.c.claimed_by == worker_id, _T.c.status == OutboxStatus.SENDING
+        )
+        return set(connection.execute(mine).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    unknown: int  # were on the wire (or sent and not recorded): the operator decides
+    released: int  # never left the dispatcher: queued again
+
+
+def recover_stale(engine: Engine, *, now: datetime, older_than: timedelta = STALE_AFTER) -> Recovery:
+    """Rows a dead dispatcher left behind for longer than ``older_than``: ``sending`` ones become ``unknown``,
+    ``claimed`` ones (never handed to the SMTP server) go back to ``pending`` with their attempt not counted."""
+    stale = _T.c.claimed_at < now - older_than
+    to_unknown = (
+        sa.update(_T)
+        .where(_T.c.status == OutboxStatus.SENDING, stale)
+        .values(status=OutboxStatus.UNKNOWN, last_error=STALE_TEXT)
+    )
+    release = (
+        sa.update(_T)
+        .where(_T.c.status == OutboxStatus.CLAIMED, stale)
+        .values(status=OutboxStatus.PENDING, attempts=_T.c.attempts - 1, claimed_at=None, claimed_by=None)
+    )
+    with engine.begin() as connection:
+        recovery = Recovery(int(connection.execute(to_unknown).rowcount), int(connection.execute(release).rowcount))
+    if recovery.unknown:
+        log.warning("%d hängende Nachricht(en) als 'unknown' markiert", recovery.unknown)
+    if recovery.released:
+        log.warning("%d liegengebliebene, nie versendete Nachricht(en) wieder eingereiht", recovery.released)
+    return recovery
 
 
 def record_outcomes(
@@ -297,7 +340,8 @@ def _b(name: str) -> sa.BindParameter[Any]:
 
 def _mine(worker_id: str, *, sent: bool = False) -> list[sa.ColumnElement[bool]]:
     """Only rows this worker still holds (``sent`` also when a stale-recovery marked them unknown meanwhile)."""
-    states = (OutboxStatus.SENDING, OutboxStatus.UNKNOWN) if sent else (OutboxStatus.SENDING,)
+    held = (OutboxStatus.CLAIMED, OutboxStatus.SENDING)
+    states = (*held, OutboxStatus.UNKNOWN) if sent else held
     return [_T.c.claimed_by == worker_id, sa.or_(*(_T.c.status == state for state in states))]  # no IN: executemany
 
 
@@ -519,6 +563,10 @@ class _Run:
         self.batch = _batch_size(settings)
         self.queue: asyncio.Queue[ClaimedMessage | None] = asyncio.Queue(maxsize=self.batch)
         self.leftover: list[ClaimedMessage] = []
+        self.upcoming: deque[int] = deque()  # ids in queue order, not yet marked ``sending``
+        self.marked: set[int] = set()
+        self.marking = asyncio.Lock()
+        self.window = START_WINDOW_PER_CONNECTION * max(1, settings.dispatch_concurrency)
         self.alive = 0
         self.stopped = False
         rate = settings.dispatch_rate_per_second
@@ -600,6 +648,7 @@ class _Run:
                     self.leftover.append(message)
                 else:
                     await self.queue.put(message)
+                    self.upcoming.append(message.id)
             if len(batch) < size:
                 break
         for _ in range(workers):
@@ -619,12 +668,35 @@ class _Run:
                     return
                 if self.bucket is not None:
                     await self.bucket.take()
-                self.recorder.add(await self._deliver(connection, message))
+                if await self._start(message):
+                    self.recorder.add(await self._deliver(connection, message))
         finally:
             self.alive -= 1
             if not self.alive:
                 self.stopped = True
                 self._drain()
+
+    async def _start(self, message: ClaimedMessage) -> bool:
+        """Mark ``message`` and the next few in the queue ``sending`` (one statement) before it goes on the wire;
+        False if this worker no longer holds it (a stale-recovery released it meanwhile): then it is not sent."""
+        if message.id not in self.marked:
+            async with self.marking:
+                if message.id not in self.marked:
+                    ids = self._take_window(message.id)
+                    worker = self.report.worker_id
+                    self.marked |= await asyncio.to_thread(mark_sending, self.engine, ids, worker_id=worker)
+        return message.id in self.marked
+
+    def _take_window(self, first: int) -> list[int]:
+        """The ids up to ``first`` in queue order (taken by other connections meanwhile) and ``window`` after it."""
+        ids: list[int] = []
+        while self.upcoming and first not in ids:
+            ids.append(self.upcoming.popleft())
+        if first not in ids:
+            ids.append(first)
+        while self.upcoming and len(ids) < self.window:
+            ids.append(self.upcoming.popleft())
+        return ids
 
     async def _reopen(self, connection: _Connection) -> bool:
         error = await connection.open()
@@ -687,7 +759,8 @@ async def dispatch(
     if not settings.smtp_host:
         report.errors.append("Kein SMTP-Server konfiguriert (KIM_SMTP_HOST); nichts versendet")
         return report
-    report.recovered_stale = await asyncio.to_thread(recover_stale, engine, now=now)
+    recovery = await asyncio.to_thread(recover_stale, engine, now=now)
+    report.recovered_stale, report.released_stale = recovery.unknown, recovery.released
     await _Run(engine, settings, report, now=now, limit=limit).execute()
     log.info("Versand (%s): %s", report.worker_id, report.summary())
     return report

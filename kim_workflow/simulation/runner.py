@@ -225,7 +225,7 @@ class Simulation:
                            year=self.scenario.year)  # fmt: skip
 
     def _record(self, report: DispatchReport) -> None:
-        for name in ("sent", "retried", "released", "failed", "unknown", "recovered_stale"):
+        for name in ("sent", "retried", "released", "failed", "unknown", "recovered_stale", "released_stale"):
             self.result.delivery[name] += getattr(report, name)
         self.result.delivery["errors"] += len(report.errors)
 

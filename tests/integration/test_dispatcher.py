@@ -18,11 +18,13 @@ from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.models import DomainEvent, OutboxMessage
 from kim_workflow.email.dispatcher import (
+    Recovery,
     Result,
     RetryPolicy,
     claim_due,
     classify,
     dispatch_sync,
+    mark_sending,
     recover_stale,
 )
 from kim_workflow.email.outbox import NewEmail, dismiss, enqueue, outbox_key, resend
@@ -221,10 +223,11 @@ def test_no_reply_after_data_is_unknown_and_not_resent(
 
 def test_resend_and_dismiss_unknown_messages(engine: Engine, settings: Settings, smtp_server: SmtpServer) -> None:
     queue(engine, 2)
-    claim_due(engine, now=NOW, limit=10, worker_id="crashed-worker")
-    assert recover_stale(engine, now=NOW + timedelta(minutes=5)) == 0
+    claimed = claim_due(engine, now=NOW, limit=10, worker_id="crashed-worker")
+    assert mark_sending(engine, [m.id for m in claimed], worker_id="crashed-worker") == {m.id for m in claimed}
+    assert recover_stale(engine, now=NOW + timedelta(minutes=5)) == Recovery(unknown=0, released=0)
     report = dispatch_sync(engine, settings, now=NOW + timedelta(minutes=20))
-    assert report.recovered_stale == 2 and report.claimed == 0
+    assert (report.recovered_stale, report.released_stale, report.claimed) == (2, 0, 0)
     first, second = rows(engine)
     assert first.status is OutboxStatus.UNKNOWN and "unterbrochen" in (first.last_error or "")
     with session_scope(engine) as session:
@@ -234,6 +237,22 @@ def test_resend_and_dismiss_unknown_messages(engine: Engine, settings: Settings,
     assert report.sent == 1
     assert list(smtp_server.handler.received_ids()) == [first.message_id]  # same Message-ID as before
     assert [r.status for r in rows(engine)] == [OutboxStatus.SENT, OutboxStatus.DISMISSED]
+
+
+def test_claimed_rows_a_dead_dispatcher_never_sent_are_queued_again_not_unknown(
+    engine: Engine, settings: Settings, smtp_server: SmtpServer
+) -> None:
+    queue(engine, 5)
+    claimed = claim_due(engine, now=NOW, limit=10, worker_id="crashed-worker")
+    mark_sending(engine, [claimed[0].id], worker_id="crashed-worker")  # only the first one reached the wire
+    assert mark_sending(engine, [claimed[1].id], worker_id="someone-else") == set()  # not theirs to mark
+    report = dispatch_sync(engine, settings, now=NOW + timedelta(minutes=20))
+    assert (report.recovered_stale, report.released_stale, report.sent) == (1, 4, 4)
+    first, *others = rows(engine)
+    assert first.status is OutboxStatus.UNKNOWN
+    assert {(r.status, r.attempts) for r in others} == {(OutboxStatus.SENT, 1)}  # the crashed claim did not count
+    assert sorted(smtp_server.handler.received_ids().values()) == [1, 1, 1, 1]
+    assert report.summary().endswith("4 liegengebliebene, nie versendete Nachricht(en) wieder eingereiht")
 
 
 def test_two_dispatchers_at_once_deliver_each_message_once(
