@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 from kim_workflow.core.calendar import Direction, shift_to_working_day
 from kim_workflow.core.domain import DeliverableKind
@@ -63,9 +63,15 @@ class Stage:
 
     def date_for(self, due_date: date) -> date:
         """The working day this stage falls on for ``due_date``."""
-        if self.kind is StageKind.REMINDER:
-            return shift_to_working_day(due_date - timedelta(days=self.days), Direction.BACKWARD)
-        return shift_to_working_day(due_date + timedelta(days=self.days), Direction.FORWARD)
+        return _stage_date(self.kind, self.days, due_date)
+
+
+@lru_cache(maxsize=4096)
+def _stage_date(kind: StageKind, days: int, due_date: date) -> date:
+    """Cached: a sweep asks this for every Kommune, and nearly all share one due date."""
+    if kind is StageKind.REMINDER:
+        return shift_to_working_day(due_date - timedelta(days=days), Direction.BACKWARD)
+    return shift_to_working_day(due_date + timedelta(days=days), Direction.FORWARD)
 
 
 SentStage = tuple[Stage, date]
