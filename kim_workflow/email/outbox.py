@@ -15,7 +15,7 @@ from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.core.validation import InvalidValueError, check_header_safe, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import OutboxMessage
-from kim_workflow.db.reminder_log import insert_ignoring_duplicates
+from kim_workflow.db.reminder_log import insert_rows_ignoring_duplicates
 from kim_workflow.email.mime import Attachment, new_message_id
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 KEY_MAX = 400
-INSERT_PAGE = 5000  # rows per INSERT statement on PostgreSQL
 OPERATOR_STATES = (OutboxStatus.UNKNOWN, OutboxStatus.FAILED)
 _TABLE: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
@@ -79,15 +78,7 @@ def enqueue(session: Session, emails: Sequence[NewEmail], *, now: datetime, send
     session.flush()
     if not rows:
         return EnqueueResult(created=0, existing=len(emails))
-    connection = session.connection()
-    dialect = connection.dialect.name
-    statement = insert_ignoring_duplicates(connection, _TABLE)
-    if dialect == "sqlite":  # one executemany; sqlite3 sums the rows it inserted
-        created = connection.execute(statement, rows).rowcount
-    else:  # psycopg reports no executemany rowcount: RETURNING, sent in pages of INSERT_PAGE rows
-        returning = statement.returning(_TABLE.c.id)
-        options = {"insertmanyvalues_page_size": INSERT_PAGE}
-        created = len(connection.execute(returning, rows, execution_options=options).all())
+    created = insert_rows_ignoring_duplicates(session.connection(), _TABLE, rows)
     return EnqueueResult(created=created, existing=len(emails) - created)
 
 

@@ -117,6 +117,22 @@ def test_many_emails_use_few_statements(engine: Engine) -> None:
     assert len(inserts) == 1  # one executemany (SQLite) or one page of up to 5,000 rows (PostgreSQL)
 
 
+def test_a_large_batch_keeps_every_field_and_is_idempotent(engine: Engine) -> None:
+    """Above COPY_FROM_ROWS PostgreSQL takes the COPY path: JSON, enums, times and the unique key behave the same."""
+    attachment = Attachment("termin.ics", "text/calendar; method=REQUEST", "BEGIN:VCALENDAR\r\nÄ\r\n".encode())
+    batch = [email(i, cc=(f"vertretung{i}@kommune.de",), attachments=(attachment,)) for i in range(1500)]
+    with session_scope(engine) as session:
+        first = enqueue(session, batch[:1000], now=NOW, sender_domain=DOMAIN)
+        again = enqueue(session, batch, now=NOW, sender_domain=DOMAIN)  # overlaps: only 500 are new
+    assert (first.created, again.created, again.existing) == (1000, 500, 1000)
+    rows = all_rows(engine)
+    assert len(rows) == 1500 and len({r.message_id for r in rows}) == 1500
+    sample = next(r for r in rows if r.subject_ref == "kommune:00001234")
+    assert sample.cc == ["vertretung1234@kommune.de"] and sample.status is OutboxStatus.PENDING
+    assert [Attachment.from_json(a) for a in sample.attachments] == [attachment]
+    assert sample.created_at == NOW and sample.next_attempt_at == NOW and sample.attempts == 0
+
+
 @pytest.mark.parametrize(
     "bad",
     [
