@@ -24,13 +24,12 @@ from kim_workflow.db.migrate import upgrade
 from kim_workflow.db.models import Kommune
 from kim_workflow.email.sink import CountingSink, free_port
 from kim_workflow.orchestration.up import PROJECT_ROOT
-from kim_workflow.settings import load_settings
+from kim_workflow.settings import SmtpTls, load_settings
 from kim_workflow.simulation.flow_mode import load_flows, simulate_year_with_flows
 from kim_workflow.simulation.runner import SimulationResult, at, populate, simulate_year
 from kim_workflow.simulation.scenario import build_scenario
 
 FLOW_ENV = {
-    "KIM_SMTP_TLS": "none",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",  # run logs still reach the UI; the terminal shows progress
     "PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL": "WARNING",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL": "WARNING",
@@ -61,10 +60,21 @@ def prepare(url: str) -> Engine:
 
 
 def run(
-    url: str, host: str, port: int, *, year: int, kommunen: int, seed: int, prefect_ui: str | None = None
+    url: str,
+    host: str,
+    port: int,
+    *,
+    year: int,
+    kommunen: int,
+    seed: int,
+    prefect_ui: str | None = None,
+    local_sink: bool = True,
 ) -> SimulationResult:
     """The simulation itself, with a progress bar per simulated month; through the flows if ``prefect_ui``."""
-    settings = load_settings().model_copy(update={"database_url": url, "smtp_host": host, "smtp_port": port})
+    update: dict[str, object] = {"database_url": url, "smtp_host": host, "smtp_port": port}
+    if local_sink:
+        update["smtp_tls"] = SmtpTls.NONE
+    settings = load_settings().model_copy(update=update)
     engine = prepare(url)
     try:
         ags = populate(engine, kommunen, now=at(date(year - 1, 12, 31)))
@@ -93,7 +103,7 @@ def run(
 
 
 @contextmanager
-def prefect_backend(url: str, host: str, port: int) -> Iterator[str]:
+def prefect_backend(url: str, host: str, port: int, *, local_sink: bool) -> Iterator[str]:
     """A Prefect server of the simulation's own (temporary home, loopback), and the environment the flows read.
 
     Its own server, not the one of ``kim up``: the rehearsal's runs, artifacts and events must not mix with a real
@@ -105,6 +115,8 @@ def prefect_backend(url: str, host: str, port: int) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="kim-simulation-prefect-") as home, ExitStack() as stack:
         os.environ.update({**QUIET, **SERVER_TUNING, "PREFECT_HOME": home})
         os.environ.update(FLOW_ENV | {"KIM_DATABASE_URL": url, "KIM_SMTP_HOST": host, "KIM_SMTP_PORT": str(port)})
+        if local_sink:  # plain SMTP on loopback; a given server keeps the configured KIM_SMTP_TLS
+            os.environ["KIM_SMTP_TLS"] = SmtpTls.NONE.value
         server = PrefectServer("127.0.0.1", free_port(), log_file=Path(home) / "prefect-server.log")
         with console.status("Starte Prefect-Server für die Simulation …"):
             stack.enter_context(server)
@@ -163,8 +175,10 @@ def simulate(
         else:
             sink = stack.enter_context(CountingSink())
             host, port = sink.host, sink.port
-        ui = stack.enter_context(prefect_backend(url, host, port)) if prefect else None
-        result = run(url, host, port, year=year, kommunen=kommunen, seed=seed, prefect_ui=ui)
+        ui = stack.enter_context(prefect_backend(url, host, port, local_sink=sink is not None)) if prefect else None
+        result = run(
+            url, host, port, year=year, kommunen=kommunen, seed=seed, prefect_ui=ui, local_sink=sink is not None
+        )
         console.print(summary_table(result, sink.accepted if sink else None))
         if ui and keep_open:
             console.print(f"Prefect-Oberfläche: {ui} — Ende mit Strg+C")
