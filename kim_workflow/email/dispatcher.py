@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from email import policy
 from enum import StrEnum
 from functools import partial
 from time import monotonic
@@ -39,7 +38,7 @@ from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import OutboxMessage
-from kim_workflow.email.mime import Attachment, Envelope, address_only, build_message, wire_bytes
+from kim_workflow.email.mime import Attachment, Envelope, address_only, wire_bytes
 from kim_workflow.settings import Settings, SmtpTls
 
 __all__ = [
@@ -472,7 +471,7 @@ class _Connection:
 
 
 def render(message: ClaimedMessage, *, sender: str, reply_to: str | None, date: datetime) -> bytes:
-    """The wire form of a claimed message, built with ``build_message`` (UTF-8 headers only when needed)."""
+    """The wire form of a claimed message (:func:`~kim_workflow.email.mime.wire_bytes`)."""
     envelope = Envelope(
         sender=sender,
         recipient=message.recipient,
@@ -485,8 +484,6 @@ def render(message: ClaimedMessage, *, sender: str, reply_to: str | None, date: 
         cc=message.cc,
         attachments=tuple(Attachment.from_json(a) for a in message.attachments),
     )
-    if _needs_utf8(message):
-        return build_message(envelope).as_bytes(policy=policy.SMTPUTF8)
     return wire_bytes(envelope)
 
 

@@ -117,8 +117,9 @@ def wire_bytes(envelope: Envelope) -> bytes:
     not cover (non-ASCII addresses, non-ASCII or quoted attachment names) are built with :func:`build_message`.
     """
     _check_headers(envelope)
-    if not _fast_path_fits(envelope):
-        return build_message(envelope).as_bytes(policy=_SMTP_POLICY)
+    if not _fast_path_fits(envelope):  # non-ASCII addresses go out as SMTPUTF8 (the sender asks for it)
+        utf8 = not all(a.isascii() for a in envelope.all_recipients)
+        return build_message(envelope).as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
     token = hashlib.sha256(envelope.message_id.encode()).hexdigest()[:24]
     # "=_" never occurs in quoted-printable or base64 bodies, so these boundaries cannot clash with the content.
     alternative = f"=_kim_alt_{token}".encode()
@@ -152,7 +153,6 @@ def wire_bytes(envelope: Envelope) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + _multipart_body(mixed, parts)
 
 
-_SMTP_POLICY = policy.SMTP
 _SAFE_PARAMETER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 

@@ -136,8 +136,6 @@ def simulate_year_with_flows(
     on_month: Callable[[int, SimulationResult], None] | None = None,
 ) -> SimulationResult:
     """As :func:`~kim_workflow.simulation.runner.simulate_year`, through the flows."""
-    first = start or date(scenario.year, 1, 1)
     simulation = FlowSimulation(engine, settings, scenario, kommunen=kommunen, flows=flows)
     simulation.on_month = on_month
-    simulation.open_year(first)
-    return simulation.run(first, end or date(scenario.year, 12, 31))
+    return simulation.year(start, end)

@@ -140,6 +140,12 @@ class Simulation:
         self._notify_meetings(day)
         self._index_meetings()
 
+    def year(self, start: date | None = None, end: date | None = None) -> SimulationResult:
+        """Open the year on ``start`` (default 1 January) and simulate until ``end`` (default 31 December)."""
+        first = start or date(self.scenario.year, 1, 1)
+        self.open_year(first)
+        return self.run(first, end or date(self.scenario.year, 12, 31))
+
     def run(self, start: date, end: date) -> SimulationResult:
         """Simulate ``start`` to ``end`` (inclusive), then collect the counts."""
         began = time.perf_counter()
@@ -283,8 +289,6 @@ def simulate_year(
     on_month: MonthCallback | None = None,
 ) -> SimulationResult:
     """Open the year on ``start`` (default 1 January) and simulate until ``end`` (default 31 December)."""
-    first = start or date(scenario.year, 1, 1)
     simulation = Simulation(engine, settings, scenario, kommunen=kommunen)
     simulation.on_month = on_month
-    simulation.open_year(first)
-    return simulation.run(first, end or date(scenario.year, 12, 31))
+    return simulation.year(start, end)
