@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from typing import Annotated, Any
 
-from prefect import flow, get_run_logger, pause_flow_run
-from prefect.runtime import flow_run
+from prefect import State, flow, get_run_logger, pause_flow_run, suspend_flow_run
+from prefect.runtime import deployment, flow_run
 from pydantic import Field, StringConstraints, ValidationError
 
 from kim_workflow.orchestration.application_tasks import (
     DecisionInput,
     claim_decision_run_task,
     decide_task,
+    decision_description,
+    decision_key,
     find_application_task,
     plan_application_window,
     publish_application_overview,
@@ -20,6 +23,7 @@ from kim_workflow.orchestration.application_tasks import (
     submit_application_task,
 )
 from kim_workflow.orchestration.cycle_tasks import dispatch_outbox, local_today, publish_events
+from kim_workflow.orchestration.outcomes import delivery_outcome
 from kim_workflow.services.application_input import ApplicationInput
 
 Ags = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
@@ -45,47 +49,60 @@ def application_decision(
     timeout_days: Annotated[int, Field(ge=1, le=365)] = 90,
     poll_interval_seconds: Annotated[int, Field(ge=1, le=300)] = 10,
     take_over: bool = False,
-) -> dict[str, Any]:
-    """Pauses until the decision is entered (form ``DecisionInput``), stores it and notifies the Kommune.
+) -> dict[str, Any] | State[Any]:
+    """Waits for the decision (form ``DecisionInput``), stores it and notifies the Kommune.
 
-    Invalid input (e.g. above the funding rules) is logged and the run pauses again. If the application is no
-    longer waiting (decided from the CLI, resubmitted) the run ends cleanly; it checks before and after waiting.
-    A second run for the same application ends at once while the first is unfinished, unless ``take_over`` (for a
-    run left paused without a process, e.g. after a restart of ``kim up``).
+    Served from a deployment the run is *suspended* while it waits: no process is kept, the form survives any
+    restart of ``kim up``, and the resumed run starts again from the top, replaying the forms already answered
+    (their keys are stable). Refused input (e.g. above the funding rules) reopens the form with the German reason
+    on top. If the application is no longer waiting (decided from the CLI, resubmitted) the run ends cleanly. A
+    second run for the same application ends at once while the first is unfinished, unless ``take_over``.
     """
     if application_id is None:
         if ags is None or year is None:
             raise ValueError("application_id oder ags und year angeben")
         application_id = find_application_task(ags, year)
     run_id = str(flow_run.id)
-    result = _await_decision(application_id, run_id, timeout_days * DAY, poll_interval_seconds, take_over)
-    if result["status"] == "decided":
-        dispatch_outbox()
-        publish_application_overview([result["year"]])
-        publish_events()
-    return result
+    suspend = deployment.id is not None  # only a deployment's run can be resumed after its process is gone
+    result = _await_decision(application_id, run_id, timeout_days * DAY, poll_interval_seconds, take_over, suspend)
+    if result["status"] != "decided":
+        return result
+    dispatch = dispatch_outbox()
+    publish_application_overview([result["year"]])
+    publish_events()
+    return delivery_outcome(result, dispatch)
 
 
 def _await_decision(
-    application_id: int, run_id: str, timeout: int, poll_interval: int, take_over: bool
+    application_id: int, run_id: str, timeout: int, poll_interval: int, take_over: bool, suspend: bool
 ) -> dict[str, Any]:
     logger = get_run_logger()
-    while True:
-        state = _claim(application_id, run_id, take_over)
-        if not state["pending"] or state["decision_run_id"] != run_id:
-            status = "not_pending" if not state["pending"] else "duplicate"
-            logger.info("Antrag %s wartet nicht (mehr) auf diesen Lauf: %s", application_id, status)
-            return {"status": status, "application_id": application_id}
-        form = DecisionInput.with_initial_data(description=state["summary"])
+    state = _claim(application_id, run_id, take_over)
+    if state["decided_here"] is not None:  # this run's form was applied already (by kim up's watcher)
+        return {**state["decided_here"], "status": "decided"}
+    if not state["pending"] or state["decision_run_id"] != run_id:
+        status = "not_pending" if not state["pending"] else "duplicate"
+        logger.info("Antrag %s wartet nicht (mehr) auf diesen Lauf: %s", application_id, status)
+        return {"status": status, "application_id": application_id}
+    refusal: str | None = None
+    for attempt in itertools.count():
+        form = DecisionInput.with_initial_data(description=decision_description(state["summary"], refusal))
+        key = decision_key(state["revision"], attempt)
         try:
-            answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval)
+            if suspend:
+                answer = suspend_flow_run(wait_for_input=form, timeout=timeout, key=key)
+            else:  # an in-process run (tests): no deployment to resume, so it waits in this process
+                answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval, key=key)
         except ValidationError as exc:
-            logger.warning("Eingabe unvollständig oder fehlerhaft, bitte erneut entscheiden: %s", exc)
+            refusal = "Die Eingabe ist unvollständig oder fehlerhaft: " + "; ".join(e["msg"] for e in exc.errors())
+            logger.warning("%s", refusal)
             continue
-        result = decide_task(application_id, state["revision"], answer)
+        result = decide_task(application_id, state["revision"], run_id, answer)
         if result["status"] != "invalid":
             return result
-        logger.warning("Entscheidung nicht zulässig, bitte erneut entscheiden:\n%s", "\n".join(result["problems"]))
+        refusal = "Die Entscheidung ist nicht zulässig:\n" + "\n".join(f"- {p}" for p in result["problems"])
+        logger.warning("%s", refusal)
+    raise AssertionError("unreachable")
 
 
 def _claim(application_id: int, run_id: str, take_over: bool) -> dict[str, Any]:

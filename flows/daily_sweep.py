@@ -5,28 +5,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow
+from prefect import State, flow
 
 from kim_workflow.orchestration.cycle_tasks import (
     dispatch_outbox,
     local_today,
     plan_and_enqueue,
     publish_events,
-    publish_failed_emails,
     publish_status_artifacts,
     publish_sweep_report,
 )
+from kim_workflow.orchestration.outcomes import delivery_outcome
 
 
 @flow(name="daily-sweep", description="Erinnerungen, Mahnungen und Eskalation zum 15. Dezember planen und versenden")
-def daily_sweep(today: date | None = None, dry_run: bool = False) -> list[dict[str, Any]]:
+def daily_sweep(today: date | None = None, dry_run: bool = False) -> list[dict[str, Any]] | State[Any]:
     """``today`` defaults to the current day in Europe/Berlin; a second run on the same day sends nothing twice."""
     day = today or local_today()
     summaries = plan_and_enqueue(day, dry_run)
     dispatch = None if dry_run else dispatch_outbox()
     publish_status_artifacts(day)
     publish_sweep_report(day, summaries, dispatch)
-    if dispatch and (dispatch["failed"] or dispatch["unknown"]):
-        publish_failed_emails()
     publish_events()
-    return summaries
+    return delivery_outcome(summaries, dispatch)

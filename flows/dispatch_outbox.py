@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow
+from prefect import State, flow
 
 from kim_workflow.orchestration.cycle_tasks import dispatch_outbox as dispatch_task
-from kim_workflow.orchestration.cycle_tasks import publish_events, publish_failed_emails
+from kim_workflow.orchestration.cycle_tasks import publish_events
+from kim_workflow.orchestration.outcomes import delivery_outcome
 
 
 @flow(name="dispatch-outbox", description="Fällige E-Mails aus dem Postausgang versenden")
-def dispatch_outbox() -> dict[str, Any]:
+def dispatch_outbox() -> dict[str, Any] | State[Any]:
+    """Ends failed (red) when an email failed or became unknown; the log names each one."""
     report = dispatch_task()
-    if report["failed"] or report["unknown"]:
-        publish_failed_emails()
     publish_events()
-    return report
+    return delivery_outcome(report, report)

@@ -145,8 +145,8 @@ def decide(
     )  # fmt: skip
     kim = ready_app()
     with use_case(kim) as session:
+        run_id = _waiting_run(session, ags, year)  # the decision clears it: the waiting run then ends by itself
         result = decide_application(session, kim.settings, request=request, now=utc_now(), ags=ags, year=year)
-        run_id = _waiting_run(session, result.application_id)
     _report_decision(result, request)
     publish_events(kim)
     _release(run_id, request)
@@ -163,11 +163,11 @@ def _report_decision(result: DecisionResult, request: DecisionRequest) -> None:
     console.print(f"Antrag von {result.kommune} für {result.year}: {label}.{amounts} {email}", highlight=False)
 
 
-def _waiting_run(session: Any, application_id: int) -> str | None:
-    from kim_workflow.db.models import Application
+def _waiting_run(session: Any, ags: str, year: int) -> str | None:
+    from kim_workflow.services.applications import find_application
 
-    application = session.get(Application, application_id)
-    return application.decision_run_id if application is not None else None
+    application, _ = find_application(session, ags=ags, year=year)
+    return application.decision_run_id
 
 
 def _release(run_id: str | None, request: DecisionRequest) -> None:

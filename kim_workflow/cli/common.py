@@ -77,10 +77,10 @@ def publish_events(kim: App) -> None:
     """Best effort: hand new domain events to Prefect now if a server is configured (kim up relays them anyway)."""
     if not os.environ.get("PREFECT_API_URL"):
         return
-    from kim_workflow.orchestration.events import publish_pending_sync
+    from kim_workflow.orchestration.events import publish_and_refresh
 
     try:
-        publish_pending_sync(kim.engine, now=utc_now())
+        publish_and_refresh(kim.engine, kim.settings, now=utc_now())
     except Exception as exc:  # the relay of kim up publishes them later
         console.print(
             f"[yellow]Ereignis noch nicht an Prefect übergeben ({type(exc).__name__}); kim up holt das nach.[/]"

@@ -218,6 +218,7 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _ts(nullable=False)
     sent_at: datetime | None = _ts()
+    problem_reported_at: datetime | None = _ts()  # the ministry's delivery_failed notice covered this row
 
 
 class DomainEvent(SQLModel, table=True):

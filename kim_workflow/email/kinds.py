@@ -26,8 +26,9 @@ other keys: dates are ``datetime.date``, times are aware ``datetime`` (naive one
 - meeting_cancellation: meeting_type, title, start, end, organiser, reason: str | None
 - meeting_reminder: MEETING keys + days_until: int
 - meeting_minutes: meeting_type, title, start, end, organiser, summary: str | None, attachment_names: Sequence[str]
-- delivery_failed: original_kind: MessageKind, original_recipient, original_subject, error: str, attempts: int,
-  failed_at: datetime, outbox_id: int | str
+- delivery_failed: problems: Sequence[{outbox_id, kind: MessageKind, recipient, subject, status: str (German),
+  attempts: int, error: str}], count: int (all new problems, ``problems`` may list fewer), open_total: int,
+  reported_at: datetime
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class MessageKind(StrEnum):
     MEETING_CANCELLATION = "meeting_cancellation"
     MEETING_REMINDER = "meeting_reminder"
     MEETING_MINUTES = "meeting_minutes"
-    DELIVERY_FAILED = "delivery_failed"  # operator notice to the ministry: an email failed permanently
+    DELIVERY_FAILED = "delivery_failed"  # operator digest to the ministry: emails failed or became unknown
 
 
 # Template base name per kind: ``<name>.subject.txt``, ``<name>.txt`` and ``<name>.html`` in the templates dir.
@@ -85,8 +86,7 @@ REQUIRED_CONTEXT: Mapping[MessageKind, frozenset[str]] = {
     MessageKind.MEETING_CANCELLATION: _MEETING_CORE | {"reason"},
     MessageKind.MEETING_REMINDER: _MEETING | {"days_until"},
     MessageKind.MEETING_MINUTES: _MEETING_CORE | {"summary", "attachment_names"},
-    MessageKind.DELIVERY_FAILED: _COMMON
-    | {"original_kind", "original_recipient", "original_subject", "error", "attempts", "failed_at", "outbox_id"},
+    MessageKind.DELIVERY_FAILED: _COMMON | {"problems", "count", "open_total", "reported_at"},
 }
 
 # German label per kind, e.g. for the index of previews and the delivery-failure notice.
@@ -106,7 +106,7 @@ KIND_LABELS: Mapping[MessageKind, str] = {
     MessageKind.MEETING_CANCELLATION: "Terminabsage",
     MessageKind.MEETING_REMINDER: "Terminerinnerung",
     MessageKind.MEETING_MINUTES: "Protokoll eines Termins",
-    MessageKind.DELIVERY_FAILED: "Zustellfehler einer E-Mail (Betrieb)",
+    MessageKind.DELIVERY_FAILED: "Zustellprobleme (Betrieb)",
 }
 
 # iCalendar METHOD of the calendar file a kind carries; kinds not listed carry none.

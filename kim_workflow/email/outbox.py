@@ -146,6 +146,7 @@ def resend(session: Session, ids: Iterable[int], *, now: datetime, actor: str) -
         "claimed_at": None,
         "claimed_by": None,
         "last_error": None,
+        "problem_reported_at": None,  # failing again is a new incident
     }
     return _operator_action(session, ids, values, now=now, actor=actor, action="kim.outbox.resent")
 

@@ -151,13 +151,29 @@ SAMPLE_CONTEXTS: Mapping[MessageKind, Mapping[str, Any]] = {
     },
     MessageKind.DELIVERY_FAILED: {
         "recipient_name": None,
-        "original_kind": MessageKind.DELIVERABLE_REMINDER,
-        "original_recipient": "integration@kreis-beispiel.example",
-        "original_subject": "Erinnerung: Jahresbericht und Fragebogen 2026 fällig am 15.12.2026",
-        "error": "550 5.1.1 <integration@kreis-beispiel.example>: Recipient address rejected: User unknown",
-        "attempts": 3,
-        "failed_at": datetime(2026, 12, 1, 9, 30, tzinfo=_BERLIN),
-        "outbox_id": 4711,
+        "problems": [
+            {
+                "outbox_id": 4711,
+                "kind": MessageKind.DELIVERABLE_REMINDER,
+                "recipient": "integration@kreis-beispiel.example",
+                "subject": "Erinnerung: Jahresbericht und Fragebogen 2026 fällig am 15.12.2026",
+                "status": "fehlgeschlagen",
+                "attempts": 1,
+                "error": "550 5.1.1 <integration@kreis-beispiel.example>: Recipient address rejected: User unknown",
+            },
+            {
+                "outbox_id": 4712,
+                "kind": MessageKind.SUBMISSION_CONFIRMATION,
+                "recipient": "im@stadt-beispiel.example",
+                "subject": "Eingangsbestätigung: Jahresbericht 2026",
+                "status": "ungeklärt",
+                "attempts": 1,
+                "error": "Zeitüberschreitung nach dem Senden der Nachricht",
+            },
+        ],
+        "count": 2,
+        "open_total": 3,
+        "reported_at": datetime(2026, 12, 1, 9, 30, tzinfo=_BERLIN),
     },
 }
 

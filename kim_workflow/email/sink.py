@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
 import time
 from pathlib import Path
@@ -11,6 +12,10 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
+
+
+class SinkError(RuntimeError):
+    """The local mail sink cannot work (folder not writable, port taken): a start-up error with a German message."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -26,17 +31,34 @@ class MaildirSink:
         self.maildir = maildir
         self.host = host
         self.port = port or free_port(host)
-        maildir.mkdir(parents=True, exist_ok=True)
-        self._controller = Controller(Mailbox(maildir), hostname=host, port=self.port)
+        self._controller: Controller | None = None
 
     def __enter__(self) -> MaildirSink:
-        self._controller.start()
+        """Make the Maildir complete (``tmp``, ``new``, ``cur``, whatever exists already) and start listening.
+
+        A folder that cannot be used is an error here, at start-up, not a ``500`` for every message later.
+        """
+        try:
+            for part in ("tmp", "new", "cur"):
+                (self.maildir / part).mkdir(parents=True, exist_ok=True)
+            probe = self.maildir / "tmp" / f".kim-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise SinkError(f"Das Maildir {self.maildir} ist nicht beschreibbar: {exc.strerror or exc}") from exc
+        self._controller = Controller(Mailbox(self.maildir), hostname=self.host, port=self.port)
+        try:
+            self._controller.start()
+        except (OSError, RuntimeError) as exc:
+            raise SinkError(f"Der lokale SMTP-Sink auf {self.host}:{self.port} startet nicht: {exc}") from exc
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._controller.stop()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
 
 class _CountingHandler:

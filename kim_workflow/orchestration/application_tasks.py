@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 from prefect import task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
 from pydantic import Field
@@ -17,18 +16,18 @@ from pydantic import Field
 from kim_workflow.app import utc_now
 from kim_workflow.core.domain import DecisionOutcome
 from kim_workflow.db.engine import session_scope
+from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
-from kim_workflow.services import applications as overview_service
 from kim_workflow.services.application_input import ApplicationInput
 from kim_workflow.services.application_intake import submit_application
 from kim_workflow.services.application_window import run_window
 from kim_workflow.services.applications import find_application
-from kim_workflow.services.decision_runs import claim_decision_run
+from kim_workflow.services.decision_runs import claim_decision_run, decide_through_run, decided_by_run
 from kim_workflow.services.decisions import (
     DecisionNotPending,
     DecisionRequest,
+    DecisionResult,
     InvalidDecision,
-    decide_application,
 )
 from kim_workflow.services.lookups import id_of
 
@@ -77,29 +76,54 @@ def find_application_task(ags: str, year: int) -> int:
 
 @task(name="claim-decision-run", cache_policy=NO_CACHE)
 def claim_decision_run_task(application_id: int, run_id: str, force: bool = False) -> dict[str, Any]:
-    """Register this run as the one waiting for the decision; return the application's state."""
+    """Register this run as the one waiting for the decision; return the application's state and, if this run's
+    form was applied already, that decision (``decided_here``)."""
     kim = current_app()
     with session_scope(kim.engine) as session:
         state = claim_decision_run(session, kim.settings, application_id=application_id, run_id=run_id, force=force)
-    return {**asdict(state), "pending": state.pending}
+        decided = decided_by_run(session, application_id=application_id, run_id=run_id)
+    return {**asdict(state), "pending": state.pending, "decided_here": None if decided is None else _summary(decided)}
 
 
 @task(name="decide-application", cache_policy=NO_CACHE)
-def decide_task(application_id: int, revision: int, answer: DecisionInput) -> dict[str, Any]:
+def decide_task(application_id: int, revision: int, run_id: str, answer: DecisionInput) -> dict[str, Any]:
     """Store the decision; ``status`` is ``decided``, ``invalid`` (with ``problems``) or ``not_pending``."""
     kim = current_app()
     try:
         with session_scope(kim.engine) as session:
-            result = decide_application(
-                session, kim.settings, request=answer.to_request(), now=utc_now(),
-                application_id=application_id, revision=revision,
+            result = decide_through_run(
+                session, kim.settings, application_id=application_id, revision=revision, run_id=run_id,
+                request=answer.to_request(), now=utc_now(),
             )  # fmt: skip
     except InvalidDecision as exc:
         return {"status": "invalid", "problems": exc.problems}
     except DecisionNotPending as exc:
         return {"status": "not_pending", "reason": str(exc)}
-    summary = {**asdict(result), "outcome": result.outcome.value, "application_status": result.status.value}
-    return {**summary, "status": "decided"}
+    return {**_summary(result), "status": "decided"}
+
+
+def _summary(result: DecisionResult) -> dict[str, Any]:
+    return {**asdict(result), "outcome": result.outcome.value, "application_status": result.status.value}
+
+
+def decision_key(revision: int, attempt: int) -> str:
+    """The pause key of the ``attempt``-th form for ``revision``: stable, so a resumed run replays the answers."""
+    return f"decision-r{revision}-a{attempt}"
+
+
+def parse_decision_key(key: str | None) -> tuple[int, int] | None:
+    """``(revision, attempt)`` of a key made by :func:`decision_key`, else None."""
+    if not key or not key.startswith("decision-r"):
+        return None
+    revision, _, attempt = key.removeprefix("decision-r").partition("-a")
+    return (int(revision), int(attempt)) if revision.isdigit() and attempt.isdigit() else None
+
+
+def decision_description(summary: str, refusal: str | None) -> str:
+    """The form's text: why the last input was refused (on top, if it was), then what is to be decided."""
+    if not refusal:
+        return summary
+    return f"**Bitte erneut entscheiden.** {refusal}\n\n---\n\n{summary}"
 
 
 @task(name="plan-application-window", retries=2, retry_delay_seconds=[5, 30])
@@ -113,17 +137,8 @@ def plan_application_window(today: date) -> list[dict[str, Any]]:
 
 @task(name="publish-application-overview")
 def publish_application_overview(years: list[int]) -> int:
-    """Table artifact ``kim-applications-<year>``: status, VZÄ, requested and granted amounts per Kommune."""
-    kim = current_app()
-    with session_scope(kim.engine) as session:
-        overviews = {year: overview_service.overview(session, year=year) for year in sorted(set(years))}
-    for year, rows in overviews.items():
-        create_table_artifact(
-            key=f"kim-applications-{year}",
-            table=overview_service.as_table(rows),
-            description=overview_service.description(rows, year=year),
-        )
-    return len(overviews)
+    """Table ``kim-applications-<year>``: status, VZÄ, requested and granted amounts per Kommune."""
+    return len(views.publish_applications(current_app().engine, years=years))
 
 
 def run_is_active(run_id: str) -> bool:

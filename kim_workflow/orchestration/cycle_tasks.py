@@ -6,22 +6,21 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 
 from kim_workflow.app import utc_now
-from kim_workflow.core.domain import DeliverableKind, OutboxStatus
+from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.db.engine import session_scope
-from kim_workflow.email import outbox
-from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
-from kim_workflow.orchestration.events import publish_pending_sync
-from kim_workflow.services import status as status_service
+from kim_workflow.orchestration.events import publish_and_refresh
 from kim_workflow.services.cycles import open_cycle
+from kim_workflow.services.delivery_problems import dispatch_and_report
 from kim_workflow.services.notifications import record_submission_and_confirm
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.submissions import extend_deadline
-from kim_workflow.services.sweep import open_years, sweep_day
+from kim_workflow.services.sweep import sweep_day
 
 
 def local_today() -> date:
@@ -52,31 +51,24 @@ def plan_and_enqueue(today: date, dry_run: bool = False) -> list[dict[str, Any]]
 
 @task(name="dispatch-outbox", retries=1, retry_delay_seconds=[10])
 def dispatch_outbox() -> dict[str, Any]:
-    """Send what is due; SMTP trouble is recorded per message, not raised."""
+    """Send what is due; SMTP trouble is recorded per message, not raised. New problems are logged by name,
+    reported to the ministry (one digest) and listed in ``kim-outbox-failed``."""
     kim = current_app()
-    report = dispatch_sync(kim.engine, kim.settings, now=utc_now())
-    return {k: v for k, v in asdict(report).items() if k != "worker_id"}
+    delivery = dispatch_and_report(kim.engine, kim.settings, now=utc_now())
+    if delivery.problems:
+        get_run_logger().warning(
+            "Nicht zugestellt:\n%s", "\n".join(delivery.problem_lines()), extra={"send_to_api": True}
+        )
+    if delivery.problems or delivery.undelivered:
+        views.publish_outbox_problems(kim.engine)
+    summary = {k: v for k, v in asdict(delivery.report).items() if k != "worker_id"}
+    return {**summary, "undelivered": delivery.undelivered, "problems": delivery.problem_lines()}
 
 
 @task(name="publish-status-artifacts")
 def publish_status_artifacts(today: date, years: list[int] | None = None) -> int:
     """Table ``kim-status-<year>`` and markdown ``kim-summary-<year>`` for each (open) year."""
-    kim = current_app()
-    with session_scope(kim.engine) as session:
-        wanted = years if years is not None else open_years(session)
-        matrices = {year: status_service.status_matrix(session, year=year, today=today) for year in wanted}
-        failed = outbox.counts_by_status(session).get(OutboxStatus.FAILED, 0)
-    for year, rows in matrices.items():
-        create_table_artifact(
-            key=f"kim-status-{year}",
-            table=status_service.as_table(rows),
-            description=f"Förderjahr {year}: Jahresbericht und Fragebogen je Kommune, Stand {today:%d.%m.%Y}",
-        )
-        summary = status_service.summary_markdown(rows, year=year, today=today)
-        if failed:
-            summary += f"\n**{failed} E-Mails endgültig fehlgeschlagen** (siehe `kim-outbox-failed`).\n"
-        create_markdown_artifact(key=f"kim-summary-{year}", markdown=summary, description=f"Überblick {year}")
-    return len(matrices)
+    return len(views.publish_status(current_app().engine, today=today, years=years)) // 2
 
 
 @task(name="publish-sweep-report")
@@ -101,35 +93,16 @@ def publish_sweep_report(today: date, summaries: list[dict[str, Any]], dispatch:
 
 
 @task(name="publish-failed-emails")
-def publish_failed_emails() -> int:
+def publish_failed_emails() -> None:
     """Table ``kim-outbox-failed``: every email that failed permanently or whose fate is unknown."""
-    kim = current_app()
-    with session_scope(kim.engine) as session:
-        rows = [
-            *outbox.list_messages(session, OutboxStatus.FAILED, limit=500),
-            *outbox.list_messages(session, OutboxStatus.UNKNOWN, limit=500),
-        ]
-    table = [
-        {
-            "ID": m.id,
-            "Art": m.kind,
-            "Betreff": m.subject,
-            "Status": m.status.value,
-            "Versuche": m.attempts,
-            "Fehler": (m.last_error or "")[:200],
-        }
-        for m in rows
-    ]
-    create_table_artifact(
-        key="kim-outbox-failed", table=table, description=f"{len(table)} E-Mails brauchen Entscheidung"
-    )
-    return len(table)
+    views.publish_outbox_problems(current_app().engine)
 
 
 @task(name="publish-events", retries=2, retry_delay_seconds=[2, 10])
 def publish_events() -> int:
-    """Mirror new domain events into Prefect events (what triggers react to)."""
-    return publish_pending_sync(current_app().engine, now=utc_now())
+    """Mirror new domain events into Prefect events (what triggers react to) and refresh the views they touch."""
+    kim = current_app()
+    return publish_and_refresh(kim.engine, kim.settings, now=utc_now())
 
 
 @task(name="open-cycle")

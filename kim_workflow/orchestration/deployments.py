@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -68,4 +69,11 @@ def to_runner_deployment(spec: DeploymentSpec, project_root: Path) -> RunnerDepl
 
 
 def load_deployments(project_root: Path) -> list[RunnerDeployment]:
+    """Every deployment of ``project_root/prefect.yaml``, whatever the current directory is.
+
+    The project root goes on ``sys.path`` so that each flow module is importable by its own name
+    (``flows.meetings``), which Prefect needs to record where the flow lives.
+    """
+    if str(project_root) not in sys.path:
+        sys.path.insert(0, str(project_root))
     return [to_runner_deployment(spec, project_root) for spec in read_specs(project_root / "prefect.yaml")]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import threading
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,8 +14,9 @@ from sqlmodel import col, select, update
 
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import DomainEvent
+from kim_workflow.orchestration.views import Change, refresh_after
+from kim_workflow.settings import Settings
 
-logger = logging.getLogger(__name__)
 BATCH = 500
 
 
@@ -43,8 +42,8 @@ def to_prefect_event(row: DomainEvent) -> Event:
     )
 
 
-async def publish_pending(engine: Engine, *, now: datetime, limit: int = BATCH) -> int:
-    """Emit unpublished domain events in order and mark them published; return how many."""
+async def publish_pending(engine: Engine, *, now: datetime, limit: int = BATCH) -> list[Change]:
+    """Emit unpublished domain events in order and mark them published; return what they changed."""
     with session_scope(engine) as session:
         rows = session.exec(
             select(DomainEvent)
@@ -53,38 +52,26 @@ async def publish_pending(engine: Engine, *, now: datetime, limit: int = BATCH) 
             .limit(limit)
         ).all()
     if not rows:
-        return 0
+        return []
     async with get_events_client() as client:
         for row in rows:
             await client.emit(to_prefect_event(row))
     with session_scope(engine) as session:
         session.exec(update(DomainEvent).where(col(DomainEvent.id).in_([r.id for r in rows])).values(published_at=now))
-    return len(rows)
+    return [Change(row.action, row.year) for row in rows]
 
 
-def publish_pending_sync(engine: Engine, *, now: datetime) -> int:
+def publish_pending_sync(engine: Engine, *, now: datetime) -> list[Change]:
     """Publish everything pending (several batches if needed) from synchronous code."""
-    total = 0
+    changes: list[Change] = []
     while published := asyncio.run(publish_pending(engine, now=now)):
-        total += published
-    return total
+        changes += published
+    return changes
 
 
-class EventRelay(threading.Thread):
-    """Background thread of ``kim up``: publishes events written by the CLI or other processes."""
-
-    def __init__(self, engine: Engine, clock: Any, interval_seconds: float = 3.0) -> None:
-        super().__init__(name="kim-event-relay", daemon=True)
-        self.engine, self.clock, self.interval = engine, clock, interval_seconds
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.wait(self.interval):
-            try:
-                publish_pending_sync(self.engine, now=self.clock())
-            except Exception:  # keep relaying; the rows stay unpublished and are retried
-                logger.warning("Publishing domain events to Prefect failed; retrying", exc_info=True)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=10)
+def publish_and_refresh(engine: Engine, settings: Settings, *, now: datetime) -> int:
+    """Publish pending domain events and rebuild the artifacts they touch; return how many events."""
+    changes = publish_pending_sync(engine, now=now)
+    if changes:
+        refresh_after(engine, settings, changes, now=now)
+    return len(changes)

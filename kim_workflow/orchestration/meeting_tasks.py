@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
 
 from kim_workflow.app import utc_now
-from kim_workflow.core.domain import MeetingStatus
 from kim_workflow.core.meetings import MeetingDraft, as_aware
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Meeting
-from kim_workflow.email.formatting import format_meeting_when, meeting_type_label
+from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
 from kim_workflow.services import meeting_notifications as notifications
 from kim_workflow.services import meetings as meeting_service
@@ -129,41 +127,4 @@ def plan_meeting_reminders_task(today: date, dry_run: bool = False) -> dict[str,
 def publish_meetings_artifact(years: list[int]) -> int:
     """Markdown ``kim-meetings-<year>``: the year's meetings with place, status, invited and attending counts."""
     kim = current_app()
-    with session_scope(kim.engine) as session:
-        overviews = {year: meeting_service.overview(session, year) for year in years}
-    for year, rows in overviews.items():
-        markdown = meetings_markdown(rows, year=year, tz=kim.settings.timezone, now=utc_now())
-        create_markdown_artifact(key=f"kim-meetings-{year}", markdown=markdown, description=f"Termine {year}")
-    return len(overviews)
-
-
-def meetings_markdown(rows: list[meeting_service.MeetingOverview], *, year: int, tz: str, now: datetime) -> str:
-    """A German table of the year's meetings (pipes in texts escaped)."""
-    lines = [f"# Termine {year}", ""]
-    if not rows:
-        return "\n".join([*lines, "Noch keine Termine.", ""])
-    lines += [
-        "| Nr. | Datum | Termin | Ort | Status | Eingeladen | Abgesagt | Teilgenommen (Kommunen) | Protokoll |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        m = row.meeting
-        cells = [
-            str(m.id),
-            format_meeting_when(m.starts_at, m.ends_at, tz),
-            f"{meeting_type_label(m.type)}: {m.title}",
-            " / ".join(filter(None, [m.location, "Videokonferenz" if m.video_link else None])) or "—",
-            _status_label(m),
-            str(row.invited),
-            str(row.declined),
-            str(row.attended) if row.attended or m.starts_at <= now else "—",
-            "ja" if m.minutes_ref else "—",
-        ]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _status_label(meeting: Meeting) -> str:
-    if meeting.status is MeetingStatus.CANCELLED:
-        return "abgesagt"
-    return "geplant" if meeting.sequence == 0 else f"geplant (geändert, Version {meeting.sequence})"
+    return len(views.publish_meetings(kim.engine, kim.settings, years=years, now=utc_now()))

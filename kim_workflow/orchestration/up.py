@@ -11,10 +11,10 @@ from rich.console import Console
 from sqlalchemy.engine import Engine
 
 from kim_workflow.app import bootstrap, prepare_database, utc_now
-from kim_workflow.email.sink import MaildirSink
+from kim_workflow.email.sink import MaildirSink, SinkError
 from kim_workflow.orchestration.environment import apply_prefect_environment
 from kim_workflow.orchestration.server import PrefectServer, wait_for_health
-from kim_workflow.settings import Settings
+from kim_workflow.settings import Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,9 @@ def run_up(settings: Settings, *, host: str, port: int, console: Console, projec
     console.print(f"Datenbank bereit ({'36 Kommunen angelegt' if added else 'Kommunen aktuell'}).")
     for warning in security_warnings(host, os.environ):
         console.print(f"[bold yellow]Warnung:[/] {warning}")
-    apply_prefect_environment(settings, {"KIM_PROJECT_DIR": str(project_root)})
+    # The runner looks for triggered and resumed runs every 2 s (default 10 s).
+    poll = os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", "2")
+    apply_prefect_environment(settings, {"KIM_PROJECT_DIR": str(project_root), "PREFECT_RUNNER_POLL_FREQUENCY": poll})
     with ExitStack() as stack:
         external_api = os.environ.get("PREFECT_API_URL")
         if external_api:
@@ -62,7 +64,11 @@ def run_up(settings: Settings, *, host: str, port: int, console: Console, projec
             os.environ["PREFECT_API_URL"] = server.api_url
             ui = server.ui_url
         if not settings.smtp_host:
-            sink = stack.enter_context(MaildirSink(settings.maildir))
+            try:
+                sink = stack.enter_context(MaildirSink(settings.maildir))
+            except SinkError as exc:
+                console.print(f"[bold red]Fehler:[/] {exc}", highlight=False)
+                raise SystemExit(1) from None
             os.environ.update({"KIM_SMTP_HOST": sink.host, "KIM_SMTP_PORT": str(sink.port), "KIM_SMTP_TLS": "none"})
             console.print(f"Kein SMTP-Server konfiguriert: E-Mails landen im Maildir {settings.maildir}")
         os.environ.setdefault("KIM_DATABASE_URL", settings.database_url)
@@ -77,13 +83,16 @@ def _serve(engine: Engine, project_root: Path, ui: str, console: Console) -> Non
     from prefect import serve  # imported late: Prefect reads its settings from os.environ on import
 
     from kim_workflow.orchestration.deployments import load_deployments
-    from kim_workflow.orchestration.events import EventRelay
+    from kim_workflow.orchestration.relay import EventRelay, OutboxRelay
 
+    settings = load_settings()  # now with the sink's SMTP address
     deployments = load_deployments(project_root)
-    relay = EventRelay(engine, clock=utc_now)
-    relay.start()
+    relays = [OutboxRelay(engine, settings, clock=utc_now), EventRelay(engine, settings, clock=utc_now)]
+    for relay in relays:
+        relay.start()
     console.print(f"[bold green]Prefect-Oberfläche:[/] {ui}  ({len(deployments)} Deployments, Ende mit Strg+C)")
     try:
         serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
     finally:
-        relay.stop()
+        for relay in relays:
+            relay.stop()

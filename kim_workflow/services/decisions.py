@@ -117,10 +117,13 @@ def decide_application(
     ags: str | None = None,
     year: int | None = None,
     revision: int | None = None,
+    run_id: str | None = None,
 ) -> DecisionResult:
     """Store the decision, log ``kim.application.decided`` and queue the email to the Kommune.
 
-    ``revision`` (the flow's) must still be the current one. Raises ``DecisionNotPending`` or ``InvalidDecision``.
+    ``revision`` (the flow's) must still be the current one. ``run_id`` is the decision run whose form this came
+    from; a decision made elsewhere (the CLI) clears the waiting run, so that run ends without deciding.
+    Raises ``DecisionNotPending`` or ``InvalidDecision``.
     """
     application, kommune = find_application(session, application_id=application_id, ags=ags, year=year)
     session.refresh(application, with_for_update=True)
@@ -134,7 +137,7 @@ def decide_application(
         granted_personnel_eur=request.granted_personnel_eur, granted_material_eur=request.granted_material_eur,
         message=(request.message or "").strip() or None, decided_by=request.decided_by.strip(), decided_at=now,
     )  # fmt: skip
-    application.status, application.updated_at = status, now
+    application.status, application.updated_at, application.decision_run_id = status, now, run_id
     session.add_all([decision, application])
     session.flush()
     record_event(

@@ -76,5 +76,5 @@ def test_kim_up_serves_the_deployments_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
     assert code == 0, output
     assert f"http://127.0.0.1:{port}" in output and "kim up beendet." in output
     assert not listening(port), "the Prefect server outlived kim up"
-    leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True).stdout.split()
+    leftovers = subprocess.run(["pgrep", "-f", "--", f"--port {port}"], capture_output=True, text=True).stdout.split()
     assert leftovers == []
