@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from prefect import flow, get_run_logger, pause_flow_run
 from prefect.runtime import flow_run
 from pydantic import Field, StringConstraints, ValidationError
 
+from kim_workflow.orchestration.application_form import ApplicationForm
 from kim_workflow.orchestration.application_tasks import (
     DecisionInput,
     claim_decision_run_task,
@@ -20,7 +20,8 @@ from kim_workflow.orchestration.application_tasks import (
     submit_application_task,
 )
 from kim_workflow.orchestration.cycle_tasks import dispatch_outbox, local_today, publish_events
-from kim_workflow.services.application_input import ApplicationInput
+from kim_workflow.orchestration.forms import Actor as FormActor
+from kim_workflow.orchestration.forms import Today, de
 
 Ags = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
 Actor = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\r\n\x00]+$")]
@@ -28,9 +29,12 @@ DAY = 86_400
 
 
 @flow(name="submit-application", description="Antrag einer Kommune auf KIM-Förderung einreichen (manuell)")
-def submit_application(application: ApplicationInput, actor: Actor = "prefect-ui") -> dict[str, Any]:
+def submit_application(
+    application: Annotated[ApplicationForm, de("Antrag", "Kommune, Förderjahr, Personal und beantragte Beträge")],
+    actor: FormActor = "prefect-ui",
+) -> dict[str, Any]:
     """Checks and stores the application and queues the receipt; an invalid one fails the run, nothing stored."""
-    result = submit_application_task(application, actor)
+    result = submit_application_task(application.to_input(), actor)
     dispatch_outbox()
     publish_application_overview([application.year])
     publish_events()  # kim.application.submitted starts application-decision
@@ -98,7 +102,7 @@ def _claim(application_id: int, run_id: str, take_over: bool) -> dict[str, Any]:
 
 
 @flow(name="application-window", description="Aufruf zur Antragstellung und Erinnerungen an die Antragsfrist")
-def application_window(today: date | None = None) -> list[dict[str, Any]]:
+def application_window(today: Today = None) -> list[dict[str, Any]]:
     """Daily: the call once per Kommune and year, reminders before the deadline; a second run sends nothing twice."""
     day = today or local_today()
     summaries = plan_application_window(day)

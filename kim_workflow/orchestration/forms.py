@@ -42,13 +42,16 @@ from kim_workflow.services.registry import reference_kommunen
 E = TypeVar("E", bound=Enum)
 
 
-def de(title: str, description: str, *, empty: bool = False, **field: Any) -> Any:
+def de(title: str, description: str, *, shown: Any = None, **field: Any) -> Any:
     """A pydantic ``Field`` with German title and description that also survive as a flow parameter.
 
-    ``empty`` (or ``default=None``) shows an empty text field where Python's default is None.
+    ``shown`` is the default the form shows where it differs from Python's (a label for an enum default); a
+    Python default of None shows an empty text field.
     """
     extra: dict[str, Any] = {"title": title, "description": description}
-    if empty or ("default" in field and field["default"] is None):
+    if shown is not None:
+        extra["default"] = shown
+    elif "default" in field and field["default"] is None:
         extra["default"] = ""
     return Field(title=title, description=description, json_schema_extra=extra, **field)
 
@@ -74,7 +77,7 @@ class FormText:
         return dict(self.schema)
 
 
-def _text(parse: Callable[[str], Any], kind: type, *, optional: bool) -> Callable[[Any], Any]:
+def text_parser(parse: Callable[[str], Any], kind: type, *, optional: bool) -> Callable[[Any], Any]:
     """Parse a form's text with ``parse``; values of ``kind`` pass (Decimals are checked as text too).
 
     An empty text is None where the field is optional, else a German "please fill in".
@@ -177,13 +180,17 @@ def _date_text(value: date) -> str:
     return value.strftime("%d.%m.%Y")
 
 
-Amount = Annotated[Decimal, FormText(_text(parse_amount, Decimal, optional=False), _TEXT, _amount_text)]
-OptionalAmount = Annotated[Decimal | None, FormText(_text(parse_amount, Decimal, optional=True), _TEXT, _amount_text)]
-GermanDate = Annotated[date, FormText(_text(parse_date, date, optional=False), _TEXT, _date_text)]
-OptionalDate = Annotated[date | None, FormText(_text(parse_date, date, optional=True), _TEXT, _date_text)]
-GermanDateTime = Annotated[datetime, FormText(_text(parse_datetime, datetime, optional=False), _TEXT)]
+Amount = Annotated[Decimal, FormText(text_parser(parse_amount, Decimal, optional=False), _TEXT, _amount_text)]
+OptionalAmount = Annotated[
+    Decimal | None, FormText(text_parser(parse_amount, Decimal, optional=True), _TEXT, _amount_text)
+]
+GermanDate = Annotated[date, FormText(text_parser(parse_date, date, optional=False), _TEXT, _date_text)]
+OptionalDate = Annotated[date | None, FormText(text_parser(parse_date, date, optional=True), _TEXT, _date_text)]
+GermanDateTime = Annotated[datetime, FormText(text_parser(parse_datetime, datetime, optional=False), _TEXT)]
 OptionalText = Annotated[str | None, FormText(lambda v: (v.strip() or None) if isinstance(v, str) else v, _TEXT)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
+Today = Annotated[OptionalDate, de("Stichtag", "TT.MM.JJJJ; leer lassen für heute (Europe/Berlin)", shown="")]
+DryRun = Annotated[bool, de("Probelauf", "Nur anzeigen, was anfiele; nichts speichern oder versenden")]
 Actor = Annotated[
     str,
     StringConstraints(min_length=1, max_length=100, pattern=r"^[^\r\n\x00]+$"),
@@ -228,13 +235,14 @@ class DecisionForm(RunInput):
 
         Unlike ``with_initial_data`` this keeps the German titles and text fields of every prefilled field.
         """
-        values = previous.model_dump(mode="json") if previous is not None else {}
+        shown = previous.model_dump(mode="json") if previous is not None else {}
         fields: dict[str, Any] = {}
-        for name, value in values.items():
+        for name, text in shown.items():
             info = cls.model_fields[name]
-            shown = "" if value is None else value
-            extra = {**(info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}), "default": shown}
-            fields[name] = (info.annotation, FieldInfo.merge_field_infos(info, default=value, json_schema_extra=extra))
+            extra = {**(info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {})}
+            extra["default"] = "" if text is None else text
+            field = FieldInfo.merge_field_infos(info, default=getattr(previous, name), json_schema_extra=extra)
+            fields[name] = (info.annotation, field)
         model: type[DecisionForm] = create_model(cls.__name__, __base__=cls, **fields)
         model._description = description  # Prefect reads the form text from the class
         return model
@@ -286,6 +294,7 @@ __all__ = [
     "DecisionChoice",
     "DecisionForm",
     "DeliverableChoice",
+    "DryRun",
     "FormText",
     "GermanChoice",
     "GermanDate",
@@ -296,10 +305,12 @@ __all__ = [
     "OptionalDate",
     "OptionalText",
     "OrganiserChoice",
+    "Today",
     "Year",
     "ags_of",
     "de",
     "decision_form_description",
     "kommune_label",
+    "text_parser",
     "validation_problems",
 ]
