@@ -65,9 +65,9 @@ class FormText:
     dump: Callable[[Any], Any] | None = None
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        dump = self.dump
+        dump = self.dump  # None is dumped as "" (the form's empty text field, valid against its schema)
         serialization = (
-            core_schema.plain_serializer_function_ser_schema(lambda v: v if v is None else dump(v), when_used="json")
+            core_schema.plain_serializer_function_ser_schema(lambda v: "" if v is None else dump(v), when_used="json")
             if dump is not None
             else None
         )
@@ -187,7 +187,7 @@ OptionalAmount = Annotated[
 GermanDate = Annotated[date, FormText(text_parser(parse_date, date, optional=False), _TEXT, _date_text)]
 OptionalDate = Annotated[date | None, FormText(text_parser(parse_date, date, optional=True), _TEXT, _date_text)]
 GermanDateTime = Annotated[datetime, FormText(text_parser(parse_datetime, datetime, optional=False), _TEXT)]
-OptionalText = Annotated[str | None, FormText(lambda v: (v.strip() or None) if isinstance(v, str) else v, _TEXT)]
+OptionalText = Annotated[str | None, FormText(lambda v: (v.strip() or None) if isinstance(v, str) else v, _TEXT, str)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
 Today = Annotated[OptionalDate, de("Stichtag", "TT.MM.JJJJ; leer lassen für heute (Europe/Berlin)", shown="")]
 DryRun = Annotated[bool, de("Probelauf", "Nur anzeigen, was anfiele; nichts speichern oder versenden")]

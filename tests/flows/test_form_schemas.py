@@ -197,3 +197,18 @@ def test_every_german_choice_label_is_unique_and_maps_back() -> None:
         members: list[Enum] = list(choice.labels)
         assert [choice.parse(choice.label(m)) for m in members] == members
         assert len(set(choice.labels.values())) == len(members)
+
+
+def test_a_decision_given_in_domain_values_dumps_to_what_the_server_accepts() -> None:
+    """``resume_flow_run`` is checked by the server against the form's schema: labels and text, never null."""
+    from prefect.utilities.schema_tools.validation import validate
+
+    schema = create_v2_schema("DecisionForm", model_base=DecisionForm)
+    raw = {"outcome": "rejected", "decided_by": "cli"}
+    assert [error.message for error in validate(raw, schema, raise_on_error=False)] == [
+        "'rejected' is not one of ['Bewilligen', 'Ablehnen', 'Änderungen anfordern']"
+    ]
+    dumped = DecisionForm.model_validate(raw).model_dump(mode="json")
+    assert dumped["outcome"] == "Ablehnen" and dumped["granted_personnel_eur"] == ""
+    assert validate(dumped, schema, raise_on_error=False) == []
+    assert DecisionForm.model_validate(dumped).to_request() == DecisionForm.model_validate(raw).to_request()
