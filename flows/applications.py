@@ -3,38 +3,37 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
 from typing import Annotated, Any
 
 from prefect import State, flow, get_run_logger, pause_flow_run, suspend_flow_run
 from prefect.runtime import deployment, flow_run
-from pydantic import Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 
+from kim_workflow.orchestration.application_form import ApplicationForm
 from kim_workflow.orchestration.application_tasks import (
-    DecisionInput,
     claim_decision_run_task,
     decide_task,
-    decision_description,
     decision_key,
-    find_application_task,
     plan_application_window,
     publish_application_overview,
     run_is_active,
     submit_application_task,
 )
 from kim_workflow.orchestration.cycle_tasks import dispatch_outbox, local_today, publish_events
+from kim_workflow.orchestration.forms import Actor as FormActor
+from kim_workflow.orchestration.forms import DecisionForm, Today, de, decision_form_description, validation_problems
 from kim_workflow.orchestration.outcomes import delivery_outcome
-from kim_workflow.services.application_input import ApplicationInput
 
-Ags = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
-Actor = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\r\n\x00]+$")]
 DAY = 86_400
 
 
 @flow(name="submit-application", description="Antrag einer Kommune auf KIM-Förderung einreichen (manuell)")
-def submit_application(application: ApplicationInput, actor: Actor = "prefect-ui") -> dict[str, Any]:
+def submit_application(
+    application: Annotated[ApplicationForm, de("Antrag", "Kommune, Förderjahr, Personal und beantragte Beträge")],
+    actor: FormActor = "prefect-ui",
+) -> dict[str, Any]:
     """Checks and stores the application and queues the receipt; an invalid one fails the run, nothing stored."""
-    result = submit_application_task(application, actor)
+    result = submit_application_task(application.to_input(), actor)
     dispatch_outbox()
     publish_application_overview([application.year])
     publish_events()  # kim.application.submitted starts application-decision
@@ -43,14 +42,16 @@ def submit_application(application: ApplicationInput, actor: Actor = "prefect-ui
 
 @flow(name="application-decision", description="Auf die Entscheidung des Ministeriums über einen Antrag warten")
 def application_decision(
-    application_id: int | None = None,
-    ags: Ags | None = None,
-    year: Annotated[int | None, Field(ge=2000, le=2100)] = None,
-    timeout_days: Annotated[int, Field(ge=1, le=365)] = 90,
-    poll_interval_seconds: Annotated[int, Field(ge=1, le=300)] = 10,
-    take_over: bool = False,
+    application_id: Annotated[int, de("Antragsnummer", "Die Nummer des Antrags (kim application list)", ge=1)],
+    timeout_days: Annotated[int, de("Wartezeit in Tagen", "So lange bleibt das Formular offen", ge=1, le=365)] = 90,
+    poll_interval_seconds: Annotated[
+        int, de("Prüfintervall in Sekunden", "Nur ohne Deployment: wie oft der Lauf nach dem Formular sieht", ge=1)
+    ] = 10,
+    take_over: Annotated[
+        bool, de("Übernehmen", "Auch wenn ein anderer Lauf den Antrag hält (z. B. nach einem Absturz)")
+    ] = False,
 ) -> dict[str, Any] | State[Any]:
-    """Waits for the decision (form ``DecisionInput``), stores it and notifies the Kommune.
+    """Waits for the decision (form ``DecisionForm``), stores it and notifies the Kommune.
 
     Served from a deployment the run is *suspended* while it waits: no process is kept, the form survives any
     restart of ``kim up``, and the resumed run starts again from the top, replaying the forms already answered
@@ -58,10 +59,6 @@ def application_decision(
     on top. If the application is no longer waiting (decided from the CLI, resubmitted) the run ends cleanly. A
     second run for the same application ends at once while the first is unfinished, unless ``take_over``.
     """
-    if application_id is None:
-        if ags is None or year is None:
-            raise ValueError("application_id oder ags und year angeben")
-        application_id = find_application_task(ags, year)
     run_id = str(flow_run.id)
     suspend = deployment.id is not None  # only a deployment's run can be resumed after its process is gone
     result = _await_decision(application_id, run_id, timeout_days * DAY, poll_interval_seconds, take_over, suspend)
@@ -85,8 +82,9 @@ def _await_decision(
         logger.info("Antrag %s wartet nicht (mehr) auf diesen Lauf: %s", application_id, status)
         return {"status": status, "application_id": application_id}
     refusal: str | None = None
+    previous: DecisionForm | None = None
     for attempt in itertools.count():
-        form = DecisionInput.with_initial_data(description=decision_description(state["summary"], refusal))
+        form = DecisionForm.prefilled(decision_form_description(state["summary"], refusal), previous)
         key = decision_key(state["revision"], attempt)
         try:
             if suspend:
@@ -94,14 +92,14 @@ def _await_decision(
             else:  # an in-process run (tests): no deployment to resume, so it waits in this process
                 answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval, key=key)
         except ValidationError as exc:
-            refusal = "Die Eingabe ist unvollständig oder fehlerhaft: " + "; ".join(e["msg"] for e in exc.errors())
-            logger.warning("%s", refusal)
+            refusal, previous = "\n".join(validation_problems(exc, DecisionForm)), None
+            logger.warning("Eingabe unvollständig oder fehlerhaft, bitte erneut entscheiden:\n%s", refusal)
             continue
         result = decide_task(application_id, state["revision"], run_id, answer)
         if result["status"] != "invalid":
             return result
-        refusal = "Die Entscheidung ist nicht zulässig:\n" + "\n".join(f"- {p}" for p in result["problems"])
-        logger.warning("%s", refusal)
+        refusal, previous = "\n".join(result["problems"]), answer
+        logger.warning("Entscheidung nicht zulässig, bitte erneut entscheiden:\n%s", refusal)
     raise AssertionError("unreachable")
 
 
@@ -115,7 +113,7 @@ def _claim(application_id: int, run_id: str, take_over: bool) -> dict[str, Any]:
 
 
 @flow(name="application-window", description="Aufruf zur Antragstellung und Erinnerungen an die Antragsfrist")
-def application_window(today: date | None = None) -> list[dict[str, Any]]:
+def application_window(today: Today = None) -> list[dict[str, Any]]:
     """Daily: the call once per Kommune and year, reminders before the deadline; a second run sends nothing twice."""
     day = today or local_today()
     summaries = plan_application_window(day)

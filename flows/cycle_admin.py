@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from prefect import flow
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel
 
-from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.orchestration.cycle_tasks import (
     dispatch_outbox,
     extend_deadline_task,
@@ -18,31 +16,31 @@ from kim_workflow.orchestration.cycle_tasks import (
     publish_status_artifacts,
     record_submission_task,
 )
+from kim_workflow.orchestration.forms import Actor, DeliverableChoice, GermanDate, Kommune, Year, de
 
-Ags = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
-Actor = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\r\n\x00]+$")]
+FundingYear = Annotated[Year, de("Förderjahr", "z. B. 2026")]
 
 
 class Submission(BaseModel):
     """Eingang eines Jahresberichts oder Fragebogens."""
 
-    ags: Ags = Field(description="AGS der Kommune, z. B. 07315000")
-    year: int = Field(ge=2000, le=2100, description="Förderjahr")
-    kind: DeliverableKind = Field(description="annual_report (Jahresbericht) oder questionnaire (Fragebogen)")
-    received_on: date = Field(description="Eingangsdatum")
+    ags: Kommune = de("Kommune", "Die Kommune, deren Unterlage eingegangen ist")
+    year: Year = de("Förderjahr", "z. B. 2026")
+    kind: DeliverableChoice = de("Unterlage", "Jahresbericht oder Fragebogen")
+    received_on: GermanDate = de("Eingangsdatum", "TT.MM.JJJJ, z. B. 20.11.2026")
 
 
 class Extension(BaseModel):
     """Fristverlängerung für eine Kommune."""
 
-    ags: Ags
-    year: int = Field(ge=2000, le=2100)
-    until: date = Field(description="Neue Frist")
-    reason: str = Field(min_length=1, max_length=1000, description="Grund (wird protokolliert)")
+    ags: Kommune = de("Kommune", "Die Kommune, deren Frist verlängert wird")
+    year: Year = de("Förderjahr", "z. B. 2026")
+    until: GermanDate = de("Neue Frist", "TT.MM.JJJJ, z. B. 29.01.2027")
+    reason: str = de("Grund", "Wird im Ereignisprotokoll vermerkt", min_length=1, max_length=1000)
 
 
 @flow(name="open-cycle", description="Förderjahr eröffnen: Berichtspflichten für alle aktiven Kommunen anlegen")
-def open_cycle(year: Annotated[int, Field(ge=2000, le=2100)], actor: Actor = "prefect-ui") -> dict[str, Any]:
+def open_cycle(year: FundingYear, actor: Actor = "prefect-ui") -> dict[str, Any]:
     result = open_cycle_task(year, actor)
     publish_status_artifacts(local_today(), [year])
     publish_events()
@@ -50,7 +48,10 @@ def open_cycle(year: Annotated[int, Field(ge=2000, le=2100)], actor: Actor = "pr
 
 
 @flow(name="record-submission", description="Eingang von Jahresbericht oder Fragebogen erfassen")
-def record_submission(submission: Submission, actor: Actor = "prefect-ui") -> dict[str, Any]:
+def record_submission(
+    submission: Annotated[Submission, de("Eingang", "Welche Unterlage von welcher Kommune wann einging")],
+    actor: Actor = "prefect-ui",
+) -> dict[str, Any]:
     """Stores the submission and queues the confirmation; the event it emits triggers the dispatch."""
     result = record_submission_task(
         submission.ags, submission.year, submission.kind, submission.received_on, local_today(), actor
@@ -60,14 +61,17 @@ def record_submission(submission: Submission, actor: Actor = "prefect-ui") -> di
 
 
 @flow(name="extend-deadline", description="Frist einer Kommune verlängern")
-def extend_deadline(extension: Extension, actor: Actor = "prefect-ui") -> list[str]:
+def extend_deadline(
+    extension: Annotated[Extension, de("Fristverlängerung", "Kommune, Förderjahr, neue Frist und Grund")],
+    actor: Actor = "prefect-ui",
+) -> list[str]:
     kinds = extend_deadline_task(extension.ags, extension.year, extension.until, extension.reason, actor)
     publish_events()
     return kinds
 
 
 @flow(name="submission-received", description="Bestätigung sofort versenden und Status aktualisieren")
-def submission_received(year: int) -> dict[str, Any]:
+def submission_received(year: FundingYear) -> dict[str, Any]:
     """Triggered by ``kim.submission.received`` and ``kim.deadline.extended`` (see prefect.yaml)."""
     report = dispatch_outbox()
     publish_status_artifacts(local_today(), [year])

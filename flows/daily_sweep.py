@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from prefect import State, flow
@@ -15,11 +14,12 @@ from kim_workflow.orchestration.cycle_tasks import (
     publish_status_artifacts,
     publish_sweep_report,
 )
+from kim_workflow.orchestration.forms import DryRun, Today
 from kim_workflow.orchestration.outcomes import delivery_outcome
 
 
 @flow(name="daily-sweep", description="Erinnerungen, Mahnungen und Eskalation zum 15. Dezember planen und versenden")
-def daily_sweep(today: date | None = None, dry_run: bool = False) -> list[dict[str, Any]] | State[Any]:
+def daily_sweep(today: Today = None, dry_run: DryRun = False) -> list[dict[str, Any]] | State[Any]:
     """``today`` defaults to the current day in Europe/Berlin; a second run on the same day sends nothing twice."""
     day = today or local_today()
     summaries = plan_and_enqueue(day, dry_run)

@@ -7,16 +7,27 @@ and sends them.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.cycle_admin import Actor, Ags
-from kim_workflow.core.domain import MeetingType, Organiser
+from kim_workflow.core.domain import Organiser
 from kim_workflow.core.meetings import MeetingDraft
 from kim_workflow.orchestration.cycle_tasks import dispatch_outbox, local_today, publish_events
+from kim_workflow.orchestration.forms import (
+    ORGANISERS,
+    Actor,
+    DryRun,
+    GermanDateTime,
+    Kommune,
+    MeetingTypeChoice,
+    OptionalText,
+    OrganiserChoice,
+    Today,
+    Year,
+    de,
+)
 from kim_workflow.orchestration.meeting_tasks import (
     add_meeting_task,
     attach_minutes_task,
@@ -29,22 +40,28 @@ from kim_workflow.orchestration.meeting_tasks import (
     record_attendance_task,
 )
 
-Year = Annotated[int, Field(ge=2000, le=2100, description="Jahr")]
-MeetingId = Annotated[int, Field(ge=1, description="Nummer des Termins")]
+MeetingId = Annotated[int, Field(ge=1), de("Termin-Nr.", "Die Nummer des Termins (siehe Artefakt kim-meetings-<Jahr>)")]
+TIME = "TT.MM.JJJJ HH:MM, Ortszeit, z. B. 10.06.2026 10:00"
+Start = Annotated[GermanDateTime, de("Beginn", TIME)]
+End = Annotated[GermanDateTime, de("Ende", TIME)]
 
 
 class NewMeeting(BaseModel):
-    """Ein Termin; Zeiten ohne Zeitzone gelten als Ortszeit (Europe/Berlin)."""
+    """Ein Termin; Zeiten gelten als Ortszeit (Europe/Berlin)."""
 
-    type: MeetingType = Field(description="vernetzungstreffen, arbeitstreffen, fachveranstaltung oder other")
-    title: str = Field(min_length=1, max_length=300, description="Titel")
-    start: datetime = Field(description="Beginn, z. B. 2026-06-10T10:00")
-    end: datetime = Field(description="Ende, z. B. 2026-06-10T15:00")
-    location: str | None = Field(default=None, max_length=500, description="Ort")
-    video_link: str | None = Field(default=None, max_length=1000, description="Link zur Videokonferenz (https://…)")
-    agenda: str | None = Field(default=None, max_length=10_000, description="Tagesordnung, ein Punkt je Zeile")
-    organiser: Organiser = Field(default=Organiser.FACHREFERAT, description="fachreferat oder dbki")
-    kommunen: list[Ags] | None = Field(default=None, description="Nur diese Kommunen (regional); leer: alle")
+    type: MeetingTypeChoice = de("Art des Termins", "Vernetzungstreffen, Arbeitstreffen, Fachveranstaltung …")
+    title: str = de("Titel", "Erscheint im Betreff der Einladung", min_length=1, max_length=300)
+    start: GermanDateTime = de("Beginn", TIME)
+    end: GermanDateTime = de("Ende", TIME)
+    location: OptionalText = de("Ort", "Anschrift oder Raum (optional)", default=None, max_length=500)
+    video_link: OptionalText = de("Videokonferenz", "Link, https://… (optional)", default=None, max_length=1000)
+    agenda: OptionalText = de("Tagesordnung", "Ein Punkt je Zeile (optional)", default=None, max_length=10_000)
+    organiser: OrganiserChoice = de(
+        "Veranstalter", "Wer einlädt", default=Organiser.FACHREFERAT, shown=ORGANISERS.label(Organiser.FACHREFERAT)
+    )
+    kommunen: list[Kommune] = de(
+        "Nur diese Kommunen", "Für regionale Termine; leer lassen: alle Kommunen", default_factory=list
+    )
 
     def draft(self) -> MeetingDraft:
         return MeetingDraft(
@@ -57,22 +74,29 @@ class Attendance(BaseModel):
     """Teilnahme je Kommune und, falls vorhanden, das Protokoll."""
 
     meeting_id: MeetingId
-    present: list[Ags] = Field(default_factory=list, description="AGS der teilnehmenden Kommunen")
-    absent: list[Ags] = Field(default_factory=list, description="AGS der fehlenden Kommunen")
-    minutes: str | None = Field(default=None, max_length=1000, description="Protokoll: Link oder Dateipfad")
-    summary: str | None = Field(default=None, max_length=10_000, description="Ergebnisse in Kürze (optional)")
+    present: list[Kommune] = de("Anwesend", "Die teilnehmenden Kommunen", default_factory=list)
+    absent: list[Kommune] = de("Abwesend", "Die fehlenden Kommunen", default_factory=list)
+    minutes: OptionalText = de(
+        "Protokoll", "Link (https://…) oder Dateipfad; wird an alle Eingeladenen versandt", default=None,
+        max_length=1000,
+    )  # fmt: skip
+    summary: OptionalText = de("Ergebnisse in Kürze", "Optional, steht in der E-Mail", default=None, max_length=10_000)
 
 
 @flow(name="meeting-add", description="Einen Termin anlegen; die Einladungen verschickt meeting-notify")
-def meeting_add(meeting: NewMeeting, actor: Actor = "prefect-ui") -> dict[str, Any]:
-    result = add_meeting_task(meeting.draft(), meeting.kommunen, actor)
+def meeting_add(
+    meeting: Annotated[NewMeeting, de("Termin", "Art, Titel, Zeit, Ort und Eingeladene")], actor: Actor = "prefect-ui"
+) -> dict[str, Any]:
+    result = add_meeting_task(meeting.draft(), meeting.kommunen or None, actor)
     publish_meetings_artifact([result["year"]])
     publish_events()
     return result
 
 
 @flow(name="meeting-series", description="Die Terminreihen des Jahres aus der Richtlinie anlegen (idempotent)")
-def meeting_series(year: Year, actor: Actor = "prefect-ui") -> dict[str, Any]:
+def meeting_series(
+    year: Annotated[Year, de("Jahr", "Das Jahr der Terminreihen, z. B. 2026")], actor: Actor = "prefect-ui"
+) -> dict[str, Any]:
     result = generate_series_task(year, actor)
     publish_meetings_artifact([year])
     publish_events()
@@ -80,7 +104,7 @@ def meeting_series(year: Year, actor: Actor = "prefect-ui") -> dict[str, Any]:
 
 
 @flow(name="meeting-move", description="Einen Termin verschieben; die Aktualisierung verschickt meeting-notify")
-def meeting_move(meeting_id: MeetingId, start: datetime, end: datetime, actor: Actor = "prefect-ui") -> dict[str, Any]:
+def meeting_move(meeting_id: MeetingId, start: Start, end: End, actor: Actor = "prefect-ui") -> dict[str, Any]:
     result = move_meeting_task(meeting_id, start, end, actor)
     publish_meetings_artifact([result["year"]])
     publish_events()
@@ -90,7 +114,9 @@ def meeting_move(meeting_id: MeetingId, start: datetime, end: datetime, actor: A
 @flow(name="meeting-cancel", description="Einen Termin absagen; die Absage verschickt meeting-notify")
 def meeting_cancel(
     meeting_id: MeetingId,
-    reason: Annotated[str, Field(min_length=1, max_length=1000)],
+    reason: Annotated[
+        str, de("Grund der Absage", "Steht in der Absage an alle Eingeladenen", min_length=1, max_length=1000)
+    ],
     actor: Actor = "prefect-ui",
 ) -> dict[str, Any]:
     result = cancel_meeting_task(meeting_id, reason, actor)
@@ -100,7 +126,9 @@ def meeting_cancel(
 
 
 @flow(name="meeting-attendance", description="Teilnahme je Kommune erfassen, optional das Protokoll versenden")
-def meeting_attendance(attendance: Attendance, actor: Actor = "prefect-ui") -> dict[str, Any]:
+def meeting_attendance(
+    attendance: Annotated[Attendance, de("Teilnahme", "Wer da war, wer fehlte, Protokoll")], actor: Actor = "prefect-ui"
+) -> dict[str, Any]:
     result: dict[str, Any] = {"meeting_id": attendance.meeting_id}
     if attendance.present or attendance.absent or not attendance.minutes:
         result |= record_attendance_task(attendance.meeting_id, attendance.present, attendance.absent, actor)
@@ -122,7 +150,7 @@ def meeting_notify(meeting_id: MeetingId) -> dict[str, Any]:
 
 
 @flow(name="meeting-reminders", description="Terminerinnerungen (7 und 1 Tag vorher) planen und versenden")
-def meeting_reminders(today: date | None = None, dry_run: bool = False) -> dict[str, Any]:
+def meeting_reminders(today: Today = None, dry_run: DryRun = False) -> dict[str, Any]:
     """``today`` defaults to the current day in Europe/Berlin; a second run on the same day sends nothing twice."""
     day = today or local_today()
     result = plan_meeting_reminders_task(day, dry_run)

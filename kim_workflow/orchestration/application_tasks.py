@@ -4,57 +4,26 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.input import RunInput
-from pydantic import Field
 
 from kim_workflow.app import utc_now
-from kim_workflow.core.domain import DecisionOutcome
 from kim_workflow.db.engine import session_scope
 from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
+from kim_workflow.orchestration.forms import DecisionForm
 from kim_workflow.services.application_input import ApplicationInput
 from kim_workflow.services.application_intake import submit_application
 from kim_workflow.services.application_window import run_window
-from kim_workflow.services.applications import find_application
 from kim_workflow.services.decision_runs import claim_decision_run, decide_through_run, decided_by_run
 from kim_workflow.services.decisions import (
     DecisionNotPending,
-    DecisionRequest,
     DecisionResult,
     InvalidDecision,
 )
-from kim_workflow.services.lookups import id_of
-
-
-class DecisionInput(RunInput):
-    """Entscheidung des Ministeriums über einen eingereichten Antrag."""
-
-    outcome: DecisionOutcome = Field(
-        description="approved = bewilligen, rejected = ablehnen, changes_requested = Nachforderung"
-    )
-    granted_personnel_eur: Decimal | None = Field(
-        default=None, description="Bewilligte Personalkosten (nur Bewilligung)"
-    )
-    granted_material_eur: Decimal | None = Field(default=None, description="Bewilligte Sachkosten (nur Bewilligung)")
-    message: str | None = Field(
-        default=None, max_length=4000, description="Hinweis (Bewilligung), Begründung (Ablehnung), Nachforderung"
-    )
-    decided_by: str = Field(min_length=1, max_length=200, description="Wer entscheidet")
-
-    def to_request(self) -> DecisionRequest:
-        return DecisionRequest(
-            outcome=self.outcome,
-            decided_by=self.decided_by,
-            granted_personnel_eur=self.granted_personnel_eur,
-            granted_material_eur=self.granted_material_eur,
-            message=self.message,
-        )
 
 
 @task(name="submit-application")
@@ -64,14 +33,6 @@ def submit_application_task(application: ApplicationInput, actor: str) -> dict[s
     with session_scope(kim.engine) as session:
         result = submit_application(session, kim.settings, application=application, now=utc_now(), actor=actor)
     return asdict(result)
-
-
-@task(name="find-application")
-def find_application_task(ags: str, year: int) -> int:
-    kim = current_app()
-    with session_scope(kim.engine) as session:
-        application, _ = find_application(session, ags=ags, year=year)
-    return id_of(application)
 
 
 @task(name="claim-decision-run", cache_policy=NO_CACHE)
@@ -86,7 +47,7 @@ def claim_decision_run_task(application_id: int, run_id: str, force: bool = Fals
 
 
 @task(name="decide-application", cache_policy=NO_CACHE)
-def decide_task(application_id: int, revision: int, run_id: str, answer: DecisionInput) -> dict[str, Any]:
+def decide_task(application_id: int, revision: int, run_id: str, answer: DecisionForm) -> dict[str, Any]:
     """Store the decision; ``status`` is ``decided``, ``invalid`` (with ``problems``) or ``not_pending``."""
     kim = current_app()
     try:
@@ -117,13 +78,6 @@ def parse_decision_key(key: str | None) -> tuple[int, int] | None:
         return None
     revision, _, attempt = key.removeprefix("decision-r").partition("-a")
     return (int(revision), int(attempt)) if revision.isdigit() and attempt.isdigit() else None
-
-
-def decision_description(summary: str, refusal: str | None) -> str:
-    """The form's text: why the last input was refused (on top, if it was), then what is to be decided."""
-    if not refusal:
-        return summary
-    return f"**Bitte erneut entscheiden.** {refusal}\n\n---\n\n{summary}"
 
 
 @task(name="plan-application-window", retries=2, retry_delay_seconds=[5, 30])
@@ -157,7 +111,7 @@ def run_is_active(run_id: str) -> bool:
 def release_waiting_run(run_id: str, answer: dict[str, Any]) -> bool:
     """Resume a paused decision run after a decision made elsewhere; it then sees the decision and ends cleanly.
 
-    ``answer`` must fit ``DecisionInput`` (the server validates it); return False if the run is not paused.
+    ``answer`` must fit ``DecisionForm`` (the server validates it); return False if the run is not paused.
     """
     from prefect.client.orchestration import get_client
     from prefect.flow_runs import resume_flow_run
@@ -166,5 +120,5 @@ def release_waiting_run(run_id: str, answer: dict[str, Any]) -> bool:
         state = client.read_flow_run(UUID(run_id)).state
     if state is None or not state.is_paused():
         return False
-    resume_flow_run(UUID(run_id), run_input=DecisionInput(**answer).model_dump(mode="json"))
+    resume_flow_run(UUID(run_id), run_input=DecisionForm(**answer).model_dump(mode="json"))
     return True

@@ -38,7 +38,8 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from kim_workflow.db.engine import session_scope
-from kim_workflow.orchestration.application_tasks import DecisionInput, parse_decision_key
+from kim_workflow.orchestration.application_tasks import parse_decision_key
+from kim_workflow.orchestration.forms import DecisionForm
 from kim_workflow.services.decision_runs import (
     RECONCILE_GRACE,
     decide_through_run,
@@ -91,7 +92,7 @@ class DecisionWatcher:
         if parsed is None or not isinstance(application_id, int):
             return False  # a run started by ags/year: it applies its form itself when it starts
         try:
-            request = DecisionInput.model_validate(answer).to_request()
+            request = DecisionForm.model_validate(answer).to_request()
             with session_scope(self.engine) as session:
                 result = decide_through_run(
                     session, self.settings, application_id=application_id, revision=parsed[0],

@@ -98,14 +98,15 @@ def test_kim_up_delivers_mail_and_keeps_a_decision_form_across_restarts(tmp_path
         kim.start()
         assert [r["id"] for r in waiting_forms(kim)] == [first["id"]], "exactly one resumable form after a crash"
 
-        resume(kim, first["id"], outcome="approved", granted_personnel_eur="60000.01", granted_material_eur="20000")
+        resume(kim, first["id"], outcome="Bewilligen", granted_personnel_eur="60.000,01", granted_material_eur="20.000")
         reopened = wait_for(
             lambda: [r for r in waiting_forms(kim) if r["state"]["state_details"]["pause_key"].endswith("-a1")],
             "the refused form to reopen", timeout=120,
         )  # fmt: skip
-        assert "nicht zulässig" in form_description(kim, reopened[0]).split("---")[0]
+        reason = form_description(kim, reopened[0]).split("---")[0]
+        assert "nicht gespeichert" in reason and "60.000,01 € übersteigen" in reason, reason
 
-        resume(kim, first["id"], outcome="approved", granted_personnel_eur="45000", granted_material_eur="12000.50")
+        resume(kim, first["id"], outcome="Bewilligen", granted_personnel_eur="45.000", granted_material_eur="12.000,50")
         answered = time.monotonic()
         wait_for(lambda: len(kim.mails()) == 3, "the decision email", timeout=15)
         assert time.monotonic() - answered < 15

@@ -106,15 +106,16 @@ def test_decision_flow_pauses_rejects_an_approval_above_the_rules_and_stores_the
     year_env: Engine, smtp_server: SmtpServer
 ) -> None:
     submitted = submit_application(APPLICATION, actor="test")
+    application_id = submitted["application_id"]
     assert submitted["revision"] == 1 and len(smtp_server.handler.received) == 1  # the receipt went out
     thread, outcome = in_background(
-        lambda: application_decision(ags=MAINZ, year=2026, poll_interval_seconds=1, timeout_days=1)
+        lambda: application_decision(application_id, poll_interval_seconds=1, timeout_days=1)
     )
     run_id = waiting_run(year_env)
     first_pause = paused_key(run_id)
-    resume(run_id, outcome="approved", granted_personnel_eur="60000.01", granted_material_eur="20000")
+    resume(run_id, outcome="Bewilligen", granted_personnel_eur="60000.01", granted_material_eur="20000")
     wait_for(lambda: paused_key(run_id) not in (None, first_pause), "the run to pause again after invalid input")
-    resume(run_id, outcome="approved", granted_personnel_eur="45000", granted_material_eur="12000.50")
+    resume(run_id, outcome="Bewilligen", granted_personnel_eur="45.000", granted_material_eur="12000,50")
     thread.join(timeout=30)
     assert outcome["status"] == "decided" and outcome["outcome"] == "approved"
     with session_scope(year_env) as session:
