@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.db.engine import session_scope
-from kim_workflow.db.models import Contact, DomainEvent
+from kim_workflow.db.models import Contact, DomainEvent, OutboxMessage
 from kim_workflow.services import registry
 from kim_workflow.services.contact_import import ChangeKind, ImportMode, ImportResult
+from kim_workflow.services.cycles import open_cycle
+from kim_workflow.services.notifications import record_submission_and_confirm
+from kim_workflow.services.policies import load_policy
+from kim_workflow.settings import Settings
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 HEADER = "ags,name,email,role,anrede,titel\n"
@@ -145,3 +150,27 @@ def test_a_contact_stored_with_a_unicode_domain_is_matched_and_moved_to_ascii(en
     result = run(engine, HEADER + ANNA.replace("a@mainz.de", "a@xn--minz-loa.de"), ImportMode.REPLACE)
     assert kinds(result) == [(ChangeKind.CHANGED, "a@xn--minz-loa.de")] and result.changes[0].fields == ("email",)
     assert list(contacts(engine)) == ["a@xn--minz-loa.de"]
+
+
+def test_the_confirmation_greets_the_contact_with_anrede_titel_and_surname(engine: Engine, settings: Settings) -> None:
+    seeded(engine)
+    run(engine, HEADER + ANNA + "07111000,Jürgen Müller,jm@koblenz.de,integration_manager,,\n")
+    with session_scope(engine) as session:
+        open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
+        for ags in ("07315000", "07111000"):
+            record_submission_and_confirm(
+                session,
+                settings,
+                ags=ags,
+                year=2026,
+                kind=DeliverableKind.ANNUAL_REPORT,
+                received_on=date(2026, 11, 25),
+                today=date(2026, 11, 25),
+                now=NOW,
+                actor="t",
+            )
+    with session_scope(engine) as session:
+        texts = {m.recipient: m.text_body for m in session.exec(select(OutboxMessage))}
+    assert texts["a@mainz.de"].startswith("Sehr geehrte Frau Dr. Müller,\n")
+    assert texts["jm@koblenz.de"].startswith("Guten Tag Jürgen Müller,\n")
+    assert "Mittwoch, 25. November 2026" in texts["a@mainz.de"] and "2026-11-25" not in texts["a@mainz.de"]
