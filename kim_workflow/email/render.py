@@ -68,6 +68,7 @@ class Renderer:
 
     def __init__(self, templates_dir: Path = TEMPLATES_DIR, *, timezone: str = "Europe/Berlin") -> None:
         self.templates_dir = templates_dir
+        self.timezone = timezone
         self._text = _environment(templates_dir, html=False, timezone=timezone)
         self._html = _environment(templates_dir, html=True, timezone=timezone)
 
