@@ -12,6 +12,7 @@ from kim_workflow.app import bootstrap, prepare_database, utc_now
 from kim_workflow.cli.common import EXIT_BAD_INPUT, Actor, console, err, ready_app, settings
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.migrate import current_revision, head_revision, upgrade
+from kim_workflow.email.formatting import plural
 from kim_workflow.services import registry
 from kim_workflow.services.contact_import import ChangeKind, ImportMode, ImportResult
 
@@ -130,7 +131,7 @@ def _set_active(email: str, *, active: bool, actor: str) -> None:
     if not count:
         err.print(f"Keine Ansprechperson mit der Adresse {email!r}.", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    console.print(f"{count} Einträge {'aktiviert' if active else 'deaktiviert'}.")
+    console.print(f"{plural(count, 'Eintrag', 'Einträge')} {'aktiviert' if active else 'deaktiviert'}.")
 
 
 @kommunen_app.command("list")
