@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from kim_workflow.core.contacts import ContactFileError
 from kim_workflow.core.domain import ContactRole
 from kim_workflow.core.registry import KommuneRecord, parse_kommunen
+from kim_workflow.core.validation import InvalidValueError, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, Kommune
 from kim_workflow.services.contact_import import ImportMode, ImportResult, import_contacts
@@ -58,8 +59,12 @@ def seed_kommunen(session: Session, *, now: datetime, actor: str = "system") -> 
 
 
 def set_contact_active(session: Session, *, email: str, active: bool, now: datetime, actor: str) -> int:
-    """(De)activate every contact with this address; deactivated contacts get no email."""
-    contacts = session.exec(select(Contact).where(col(Contact.email) == email)).all()
+    """(De)activate every contact with this address (any case, IDN domain in either spelling); they get no email."""
+    try:
+        address = normalise_email(email)
+    except InvalidValueError:
+        address = email  # matches nothing that was validated on import
+    contacts = session.exec(select(Contact).where(func.lower(col(Contact.email)) == address.lower())).all()
     for contact in contacts:
         contact.active, contact.updated_at = active, now
         record_event(

@@ -174,3 +174,12 @@ def test_the_confirmation_greets_the_contact_with_anrede_titel_and_surname(engin
     assert texts["a@mainz.de"].startswith("Sehr geehrte Frau Dr. Müller,\n")
     assert texts["jm@koblenz.de"].startswith("Guten Tag Jürgen Müller,\n")
     assert "Mittwoch, 25. November 2026" in texts["a@mainz.de"] and "2026-11-25" not in texts["a@mainz.de"]
+
+
+def test_deactivating_by_address_accepts_the_unicode_spelling_and_any_case(engine: Engine) -> None:
+    seeded(engine)
+    run(engine, HEADER + "07315000,Anna Müller,im@münchen.de,integration_manager,Frau,\n")
+    with session_scope(engine) as session:
+        assert registry.set_contact_active(session, email="IM@München.de", active=False, now=NOW, actor="t") == 1
+        assert registry.set_contact_active(session, email="kein-at", active=False, now=NOW, actor="t") == 0
+    assert contacts(engine)["im@xn--mnchen-3ya.de"][3] is False
