@@ -10,12 +10,14 @@ from sqlmodel import col, select
 from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Contact, DomainEvent, OutboxMessage
+from kim_workflow.email.dispatcher import dispatch_sync
 from kim_workflow.services import registry
 from kim_workflow.services.contact_import import ChangeKind, ImportMode, ImportResult
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.notifications import record_submission_and_confirm
 from kim_workflow.services.policies import load_policy
 from kim_workflow.settings import Settings
+from tests.support.smtp import SmtpServer
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 HEADER = "ags,name,email,role,anrede,titel\n"
@@ -183,3 +185,26 @@ def test_deactivating_by_address_accepts_the_unicode_spelling_and_any_case(engin
         assert registry.set_contact_active(session, email="IM@München.de", active=False, now=NOW, actor="t") == 1
         assert registry.set_contact_active(session, email="kein-at", active=False, now=NOW, actor="t") == 0
     assert contacts(engine)["im@xn--mnchen-3ya.de"][3] is False
+
+
+def test_an_idn_contact_is_reached_through_a_server_without_smtputf8(
+    engine: Engine, settings: Settings, smtp_server: SmtpServer
+) -> None:
+    seeded(engine)
+    run(engine, HEADER + "07315000,Anna Müller,im@münchen.de,integration_manager,Frau,\n")
+    with session_scope(engine) as session:
+        open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
+        record_submission_and_confirm(
+            session,
+            settings,
+            ags="07315000",
+            year=2026,
+            kind=DeliverableKind.QUESTIONNAIRE,
+            received_on=date(2026, 11, 25),
+            today=date(2026, 11, 25),
+            now=NOW,
+            actor="t",
+        )
+    report = dispatch_sync(engine, settings, now=NOW)
+    assert (report.sent, report.failed) == (1, 0)
+    assert list(smtp_server.handler.by_recipient()) == ["im@xn--mnchen-3ya.de"]  # the test server has no SMTPUTF8
