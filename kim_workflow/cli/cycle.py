@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from rich.table import Table
 from kim_workflow.app import utc_now
 from kim_workflow.cli.common import Actor, Year, console, parse_day, publish_events, ready_app, today_in, use_case
 from kim_workflow.core.domain import DeliverableKind
+from kim_workflow.email.formatting import format_date_short, plural
 from kim_workflow.services import status as status_service
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.policies import load_policy
@@ -29,7 +31,8 @@ def cycle_open(year: Year, actor: Actor = "cli") -> None:
         result = open_cycle(session, policy=load_policy(year, kim.settings.policy_dir), now=utc_now(), actor=actor)
     state = "eröffnet" if result.created_cycle else "war bereits eröffnet"
     console.print(
-        f"Förderjahr {year} {state}; {result.created_deliverables} Berichtspflichten neu, Frist {result.deadline}."
+        f"Förderjahr {year} {state}; {plural(result.created_deliverables, 'Berichtspflicht', 'Berichtspflichten')} "
+        f"neu, Frist {format_date_short(date.fromisoformat(result.deadline))}."
     )
 
 
@@ -127,7 +130,8 @@ def sweep(
 
 
 def _print_sweep(result: Any, *, dry_run: bool) -> None:
-    title = f"Förderjahr {result.year}: {len(result.emails)} E-Mails " + ("würden geplant" if dry_run else "geplant")
+    emails = plural(len(result.emails), "E-Mail", "E-Mails")
+    title = f"Förderjahr {result.year}: {emails} " + ("würden geplant" if dry_run else "geplant")
     table = Table(title=title)
     for column in ("Art", "An", "Cc", "Betreff"):
         table.add_column(column)

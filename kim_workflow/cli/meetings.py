@@ -19,7 +19,7 @@ from kim_workflow.core.calendar import is_working_day, public_holidays
 from kim_workflow.core.domain import MeetingType, Organiser
 from kim_workflow.core.meetings import MeetingDraft, as_aware
 from kim_workflow.db.models import Meeting
-from kim_workflow.email.formatting import format_meeting_when
+from kim_workflow.email.formatting import format_meeting_when, plural
 from kim_workflow.services import meeting_notifications as notifications
 from kim_workflow.services import meetings as meeting_service
 
@@ -178,7 +178,8 @@ def minutes(
             session, kim.settings, meeting_id=meeting_id, file=file, link=link, summary=summary,
             now=utc_now(), actor=actor,
         )  # fmt: skip
-    console.print(f"Protokoll gespeichert; {queued} E-Mails neu im Postausgang. " + FOLLOWS.format(id=meeting_id))
+    emails = plural(queued, "E-Mail", "E-Mails")
+    console.print(f"Protokoll gespeichert; {emails} neu im Postausgang. " + FOLLOWS.format(id=meeting_id))
     publish_events(kim)
 
 

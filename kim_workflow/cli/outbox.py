@@ -12,6 +12,7 @@ from kim_workflow.app import utc_now
 from kim_workflow.cli.common import Actor, console, ready_app, settings, use_case
 from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.email import outbox
+from kim_workflow.email.formatting import plural
 
 outbox_app = typer.Typer(help="Postausgang (alle E-Mails laufen hier durch).", no_args_is_help=True)
 emails_app = typer.Typer(help="E-Mail-Vorlagen.", no_args_is_help=True)
@@ -58,7 +59,7 @@ def outbox_resend(ids: Ids, actor: Actor = "cli") -> None:
     kim = ready_app()
     with use_case(kim) as session:
         count = outbox.resend(session, ids, now=utc_now(), actor=actor)
-    console.print(f"{count} Nachrichten erneut in den Versand gegeben.")
+    console.print(f"{plural(count, 'Nachricht', 'Nachrichten')} erneut in den Versand gegeben.")
 
 
 @outbox_app.command("dismiss")
@@ -67,7 +68,7 @@ def outbox_dismiss(ids: Ids, actor: Actor = "cli") -> None:
     kim = ready_app()
     with use_case(kim) as session:
         count = outbox.dismiss(session, ids, now=utc_now(), actor=actor)
-    console.print(f"{count} Nachrichten verworfen.")
+    console.print(f"{plural(count, 'Nachricht', 'Nachrichten')} verworfen.")
 
 
 @emails_app.command("preview")

@@ -12,7 +12,9 @@ from kim_workflow.app import bootstrap, prepare_database, utc_now
 from kim_workflow.cli.common import EXIT_BAD_INPUT, Actor, console, err, ready_app, settings
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.migrate import current_revision, head_revision, upgrade
+from kim_workflow.email.formatting import plural
 from kim_workflow.services import registry
+from kim_workflow.services.contact_import import ChangeKind, ImportMode, ImportResult
 
 db_app = typer.Typer(help="Datenbank-Schema (Alembic-Migrationen).", no_args_is_help=True)
 contacts_app = typer.Typer(help="Ansprechpersonen der Kommunen.", no_args_is_help=True)
@@ -45,30 +47,69 @@ def seed() -> None:
 
 @contacts_app.command("import")
 def contacts_import(
-    file: Annotated[Path, typer.Argument(help="CSV-Datei mit den Spalten ags,name,email,role")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV-Datei (Komma oder Semikolon) mit ags,name,email,role[,anrede,titel]")
+    ],
+    mode: Annotated[
+        ImportMode | None,
+        typer.Option(help="merge: ergänzen und aktualisieren; replace: zusätzlich alle fehlenden deaktivieren"),
+    ] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Änderungen speichern (sonst nur Probelauf)")] = False,
+    reactivate: Annotated[
+        bool, typer.Option("--reactivate", help="deaktivierte Ansprechpersonen aus der Datei wieder aktivieren")
+    ] = False,
     actor: Actor = "cli",
 ) -> None:
-    """Import contacts: all rows are stored, or none if any row is bad."""
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"[bold red]Datei nicht lesbar:[/] {exc}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    """Import contacts: shows what would change (dry run) and stores it only with --apply; all rows or none."""
+    if mode is None:
+        err.print("[bold red]Fehler:[/] Bitte --mode merge oder --mode replace angeben.", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    text = _read_contacts_file(file)
     kim = ready_app()
     try:
         with session_scope(kim.engine) as session:
-            result = registry.import_contacts(session, text, now=utc_now(), actor=actor)
-            if not result.ok:
+            result = registry.import_contacts(
+                session, text, now=utc_now(), actor=actor, mode=mode, apply=apply, reactivate=reactivate
+            )
+            if not (result.ok and apply):
                 session.rollback()
     except registry.ContactFileError as exc:
-        err.print(f"[bold red]{exc}[/]")
+        err.print(f"[bold red]Fehler:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     if not result.ok:
         err.print(f"[bold red]{len(result.errors)} fehlerhafte Zeilen, nichts gespeichert:[/]")
         for error in result.errors:
             err.print(f"  {error}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    console.print(f"{result.created} neu, {result.updated} aktualisiert, {result.unchanged} unverändert.")
+    _print_import(result)
+
+
+def _read_contacts_file(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        err.print(
+            "[bold red]Datei nicht lesbar:[/] nicht UTF-8-kodiert. In Excel bitte als "
+            "„CSV UTF-8 (durch Trennzeichen getrennt)“ speichern.",
+            highlight=False,
+        )
+    except OSError as exc:
+        err.print(f"[bold red]Datei nicht lesbar:[/] {exc.strerror or exc}", highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _print_import(result: ImportResult) -> None:
+    for kind in ChangeKind:
+        changes = [c for c in result.changes if c.kind is kind]
+        if changes:
+            console.print(f"{kind.value} ({len(changes)}):", markup=False)
+            for change in changes:
+                console.print(f"  {change}", markup=False, highlight=False, soft_wrap=True)
+    counts = ", ".join(f"{result.count(kind)} {kind.value.split(' (')[0]}" for kind in ChangeKind)
+    state = "gespeichert" if result.applied else "Probelauf, nichts gespeichert (mit --apply ausführen)"
+    console.print(
+        f"Modus {result.mode.value}, {state}: {counts}, {result.unchanged} unverändert.", markup=False, soft_wrap=True
+    )
 
 
 @contacts_app.command("deactivate")
@@ -90,7 +131,7 @@ def _set_active(email: str, *, active: bool, actor: str) -> None:
     if not count:
         err.print(f"Keine Ansprechperson mit der Adresse {email!r}.", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    console.print(f"{count} Einträge {'aktiviert' if active else 'deaktiviert'}.")
+    console.print(f"{plural(count, 'Eintrag', 'Einträge')} {'aktiviert' if active else 'deaktiviert'}.")
 
 
 @kommunen_app.command("list")

@@ -22,13 +22,18 @@ def check_header_safe(value: str, *, field: str) -> str:
 
 
 def normalise_email(value: str, *, field: str = "email") -> str:
-    """Validate an address's syntax and return its normalised form (domain lower-cased)."""
+    """Validate an address's syntax and return the form we store and send.
+
+    The domain is always in its ASCII form (IDNA, lower-cased: ``im@münchen.de`` → ``im@xn--mnchen-3ya.de``; an
+    ``xn--`` domain stays as it is), so only a non-ASCII local part ever needs SMTPUTF8. email-validator's
+    ``normalized`` would turn punycode into Unicode, hence the parts are joined here.
+    """
     check_header_safe(value, field=field)
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidValueError(f"{field}: ungültige E-Mail-Adresse ({exc})") from None
-    return result.normalized
+    return f"{result.local_part}@{result.ascii_domain}"
 
 
 def check_ags(value: str) -> str:

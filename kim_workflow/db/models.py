@@ -66,6 +66,8 @@ class Contact(SQLModel, table=True):
     name: str = Field(max_length=200)
     email: str = Field(max_length=320, index=True)
     role: ContactRole = Field(sa_column=Column(_enum(ContactRole), nullable=False))
+    anrede: str | None = Field(default=None, max_length=10)  # "Frau", "Herr" or unknown
+    titel: str | None = Field(default=None, max_length=50)  # e.g. "Dr.", "Prof. Dr."
     active: bool = True
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)

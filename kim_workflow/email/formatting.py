@@ -9,12 +9,15 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from kim_workflow.core.domain import DeliverableKind, MeetingType, Organiser
+from kim_workflow.email.salutation import salutation
 
 LOCALE = "de_DE"
+_GERMAN = Locale.parse(LOCALE)
 _NBSP = ("\u00a0", "\u202f")
 
 MEETING_TYPE_LABELS: Mapping[MeetingType, str] = {
@@ -95,21 +98,10 @@ def format_meeting_when(start: datetime, end: datetime, tz: str | tzinfo) -> str
     return f"{format_datetime_long(local_start, tz)} bis {format_datetime_long(local_end, tz)}"
 
 
-def salutation(name: str | None) -> str:
-    """The formal German salutation line for ``name`` (``"Frau Dr. Müller"``, ``"Herr Schmidt"``, or any name)."""
-    name = " ".join((name or "").split())
-    if not name:
-        return "Sehr geehrte Damen und Herren,"
-    if name.startswith("Frau "):
-        return f"Sehr geehrte {name},"
-    if name.startswith("Herr "):
-        return f"Sehr geehrter {name},"
-    return f"Guten Tag {name},"
-
-
 def plural(count: int, singular: str, plural_form: str) -> str:
-    """``"1 Tag"`` / ``"3 Tage"``: the count followed by the matching noun form."""
-    return f"{count} {singular if count == 1 else plural_form}"
+    """``"1 Tag"`` / ``"3 Tage"`` / ``"1.000 Tage"``: the count and the noun form German's plural rule picks (Babel)."""
+    form = singular if _GERMAN.plural_form(count) == "one" else plural_form
+    return f"{format_decimal(count, locale=LOCALE)} {form}"
 
 
 def join_de(items: Iterable[object]) -> str:
@@ -125,6 +117,12 @@ def deliverable_label(kind: DeliverableKind | str) -> str:
 
 def meeting_type_label(kind: MeetingType | str) -> str:
     return MEETING_TYPE_LABELS[MeetingType(kind)]
+
+
+def meeting_name(title: str, kind: MeetingType | str) -> str:
+    """``Arbeitstreffen „Jahresplanung“``; a title that already names its type stands alone (no word twice)."""
+    label = meeting_type_label(kind)
+    return title if label.lower() in title.lower() else f"{label} „{title}“"
 
 
 def organiser_label(organiser: Organiser | str) -> str:
@@ -143,5 +141,6 @@ FILTERS: Mapping[str, Callable[..., Any]] = {
     "join_de": join_de,
     "deliverable_label": deliverable_label,
     "meeting_type_label": meeting_type_label,
+    "meeting_name": meeting_name,
     "organiser_label": organiser_label,
 }

@@ -1,6 +1,7 @@
 """The kinds of email kim-workflow sends, their templates and the context each template needs.
 
-Every context holds ``recipient_name`` (``str | None``; the renderer derives ``salutation`` from it). Types of the
+Every context holds ``recipient_name`` (``str | None``) and may hold ``recipient_anrede`` (``"Frau"``/``"Herr"``)
+and ``recipient_titel`` (``"Dr."``); the renderer derives ``salutation`` from them. Types of the
 other keys: dates are ``datetime.date``, times are aware ``datetime`` (naive ones count as local time), amounts are
 ``Decimal``, deliverables are ``DeliverableKind`` (or its value), ``meeting_type``/``organiser`` are ``MeetingType``/
 ``Organiser`` (or their values). Keys marked ``| None`` must be present but may be ``None``.
@@ -60,6 +61,8 @@ class MessageKind(StrEnum):
 TEMPLATES: Mapping[MessageKind, str] = {kind: kind.value for kind in MessageKind}
 
 _COMMON = frozenset({"recipient_name"})
+# Keys every kind may hold besides its required ones (the salutation of a known person).
+OPTIONAL_CONTEXT = frozenset({"recipient_anrede", "recipient_titel"})
 _APPLICATION = _COMMON | {"kommune_name", "funding_year"}
 _DELIVERABLE = _COMMON | {"kommune_name", "ags", "cycle_year", "outstanding", "due_date", "submission_address"}
 _MEETING_CORE = _COMMON | {"meeting_type", "title", "start", "end", "organiser"}

@@ -8,13 +8,14 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from kim_workflow.core.validation import check_header_safe
 
@@ -51,10 +52,17 @@ class Envelope:
     reply_to: str | None = None
     cc: Sequence[str] = ()
     attachments: Sequence[Attachment] = field(default_factory=tuple)
+    timezone: str = "Europe/Berlin"  # zone of the Date header (the programme's, settings.timezone)
 
     @property
     def all_recipients(self) -> list[str]:
         return [self.recipient, *self.cc]
+
+
+def date_header(envelope: Envelope) -> str:
+    """The Date value in the envelope's time zone (``Tue, 01 Dec 2026 10:30:00 +0100``); naive times count as UTC."""
+    moment = envelope.date if envelope.date.tzinfo else envelope.date.replace(tzinfo=UTC)
+    return format_datetime(moment.astimezone(ZoneInfo(envelope.timezone)))
 
 
 def new_message_id(domain: str) -> str:
@@ -77,7 +85,7 @@ def build_message(envelope: Envelope) -> EmailMessage:
     if envelope.reply_to:
         message["Reply-To"] = envelope.reply_to
     message["Subject"] = envelope.subject
-    message["Date"] = format_datetime(envelope.date)
+    message["Date"] = date_header(envelope)
     message["Message-ID"] = envelope.message_id
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
@@ -133,7 +141,7 @@ def wire_bytes(envelope: Envelope) -> bytes:
         lines.append(b"Reply-To: " + _address_header(envelope.reply_to))
     lines += [
         _subject_header(envelope.subject),
-        b"Date: " + format_datetime(envelope.date).encode("ascii"),
+        b"Date: " + date_header(envelope).encode("ascii"),
         b"Message-ID: " + envelope.message_id.encode("ascii"),
         b"Auto-Submitted: auto-generated",
         b"X-Auto-Response-Suppress: All",

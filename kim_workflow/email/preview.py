@@ -68,7 +68,13 @@ ATTACHMENT_BUILDERS: Mapping[MessageKind, AttachmentBuilder] = {
 
 
 def sample_envelope(
-    kind: MessageKind, rendered: RenderedEmail, *, sender: str, reply_to: str | None, now: datetime
+    kind: MessageKind,
+    rendered: RenderedEmail,
+    *,
+    sender: str,
+    reply_to: str | None,
+    now: datetime,
+    timezone: str = "Europe/Berlin",
 ) -> Envelope:
     """The envelope of a preview message, with the calendar attachment the kind carries (if any)."""
     context = SAMPLE_CONTEXTS[kind]
@@ -84,6 +90,7 @@ def sample_envelope(
         date=now,
         reply_to=reply_to,
         attachments=attachments,
+        timezone=timezone,
     )
 
 
@@ -97,7 +104,9 @@ def write_previews(
     for kind in MessageKind:
         rendered = renderer.render(kind, SAMPLE_CONTEXTS[kind])
         subjects[kind] = rendered.subject
-        envelope = sample_envelope(kind, rendered, sender=sender, reply_to=reply_to, now=now)
+        envelope = sample_envelope(
+            kind, rendered, sender=sender, reply_to=reply_to, now=now, timezone=renderer.timezone
+        )
         written += [
             _write(out_dir / f"{kind.value}.html", rendered.html.encode("utf-8")),
             _write(out_dir / f"{kind.value}.txt", rendered.text.encode("utf-8")),

@@ -14,8 +14,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedErro
 from markupsafe import Markup, escape
 
 from kim_workflow.core.validation import InvalidValueError, check_header_safe
-from kim_workflow.email.formatting import FILTERS, salutation
+from kim_workflow.email.formatting import FILTERS
 from kim_workflow.email.kinds import KIND_LABELS, REQUIRED_CONTEXT, TEMPLATES, MessageKind
+from kim_workflow.email.salutation import salutation
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "emails"
 
@@ -67,6 +68,7 @@ class Renderer:
 
     def __init__(self, templates_dir: Path = TEMPLATES_DIR, *, timezone: str = "Europe/Berlin") -> None:
         self.templates_dir = templates_dir
+        self.timezone = timezone
         self._text = _environment(templates_dir, html=False, timezone=timezone)
         self._html = _environment(templates_dir, html=True, timezone=timezone)
 
@@ -75,7 +77,8 @@ class Renderer:
         missing = REQUIRED_CONTEXT[kind] - context.keys()
         if missing:
             raise UndefinedError(f"{kind}: fehlende Kontextwerte: {', '.join(sorted(missing))}")
-        data = {**context, "salutation": salutation(context["recipient_name"])}
+        line = salutation(context["recipient_name"], context.get("recipient_anrede"), context.get("recipient_titel"))
+        data = {**context, "salutation": line}
         name = TEMPLATES[kind]
         subject = self._text.get_template(f"{name}.subject.txt").render(data).strip()
         if not subject:

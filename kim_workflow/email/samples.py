@@ -13,20 +13,22 @@ from kim_workflow.email.kinds import MessageKind
 
 _BERLIN = ZoneInfo("Europe/Berlin")
 _SUBMIT = "kim@mffki.rlp.example"
-_IM = "Frau Dr. Anna Müller"
+_IM = {"recipient_name": "Anna Müller", "recipient_anrede": "Frau", "recipient_titel": "Dr."}
 _KOMMUNE = {"kommune_name": "Landkreis Mainz-Bingen"}
-_APPLICATION = {**_KOMMUNE, "recipient_name": _IM, "funding_year": 2027}
+_APPLICATION = {**_KOMMUNE, **_IM, "funding_year": 2027}
 _FILED = {**_APPLICATION, "reference": "KIM-2027-07339000"}
 _DELIVERABLES = {
     **_KOMMUNE,
-    "recipient_name": _IM,
+    **_IM,
     "ags": "07339000",
     "cycle_year": 2026,
     "due_date": date(2026, 12, 15),
     "submission_address": _SUBMIT,
 }
 _MEETING: Mapping[str, Any] = {
-    "recipient_name": "Herr Jonas Schmidt",
+    "recipient_name": "Jonas Schmidt",
+    "recipient_anrede": "Herr",
+    "recipient_titel": None,
     "meeting_type": MeetingType.VERNETZUNGSTREFFEN,
     "title": "Vernetzungstreffen der Integrationsmanagerinnen und -manager",
     "start": datetime(2026, 6, 10, 10, 0, tzinfo=_BERLIN),
@@ -41,7 +43,8 @@ _MEETING: Mapping[str, Any] = {
     ],
     "organiser": Organiser.FACHREFERAT,
 }
-_MEETING_CORE = {k: _MEETING[k] for k in ("recipient_name", "meeting_type", "title", "start", "end", "organiser")}
+_RECIPIENT_KEYS = ("recipient_name", "recipient_anrede", "recipient_titel")
+_MEETING_CORE = {k: _MEETING[k] for k in (*_RECIPIENT_KEYS, "meeting_type", "title", "start", "end", "organiser")}
 
 SAMPLE_CONTEXTS: Mapping[MessageKind, Mapping[str, Any]] = {
     MessageKind.CALL_FOR_APPLICATIONS: {
@@ -125,7 +128,7 @@ SAMPLE_CONTEXTS: Mapping[MessageKind, Mapping[str, Any]] = {
     },
     MessageKind.SUBMISSION_CONFIRMATION: {
         **_KOMMUNE,
-        "recipient_name": _IM,
+        **_IM,
         "cycle_year": 2026,
         "deliverable": DeliverableKind.ANNUAL_REPORT,
         "received_on": date(2026, 12, 9),

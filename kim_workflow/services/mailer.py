@@ -20,10 +20,12 @@ class Recipient:
     address: str
     name: str | None = None
     contact_id: int | None = None
+    anrede: str | None = None  # "Frau" / "Herr" / unknown, for the salutation
+    titel: str | None = None
 
     @classmethod
     def of(cls, contact: Contact) -> Recipient:
-        return cls(contact.email, contact.name, contact.id)
+        return cls(contact.email, contact.name, contact.id, contact.anrede, contact.titel)
 
 
 @lru_cache(maxsize=4)
@@ -69,8 +71,16 @@ class Mailer:
         if not to:
             raise ValueError("compose: at least one recipient")
         primary, *others = to
-        name = primary.name if len(to) == 1 else None
-        rendered = self.renderer.render(kind, {**context, "recipient_name": name})
+        person = primary if len(to) == 1 else Recipient(primary.address)  # several people: no personal salutation
+        rendered = self.renderer.render(
+            kind,
+            {
+                **context,
+                "recipient_name": person.name,
+                "recipient_anrede": person.anrede,
+                "recipient_titel": person.titel,
+            },
+        )
         copies = tuple(dict.fromkeys(r.address for r in [*others, *cc] if r.address != primary.address))
         return NewEmail(
             idempotency_key=outbox_key(kind.value, subject_ref, key_recipient or primary.address, occasion),

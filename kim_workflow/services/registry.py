@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from kim_workflow.core.contacts import ContactFileError, ContactRow, RowError, parse_contacts
+from kim_workflow.core.contacts import ContactFileError
 from kim_workflow.core.domain import ContactRole
 from kim_workflow.core.registry import KommuneRecord, parse_kommunen
+from kim_workflow.core.validation import InvalidValueError, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, Kommune
+from kim_workflow.services.contact_import import ImportMode, ImportResult, import_contacts
 
-__all__ = ["ContactFileError", "ImportResult", "import_contacts", "kommunen_overview", "seed_kommunen"]
+__all__ = [
+    "ContactFileError",
+    "ImportMode",
+    "ImportResult",
+    "import_contacts",
+    "kommunen_overview",
+    "seed_kommunen",
+]
 
 
 def reference_kommunen() -> list[KommuneRecord]:
@@ -49,64 +58,13 @@ def seed_kommunen(session: Session, *, now: datetime, actor: str = "system") -> 
     return changed
 
 
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def import_contacts(session: Session, text: str, *, now: datetime, actor: str) -> ImportResult:
-    """Validate the whole file; store all rows (upsert by Kommune, email and role) or none at all."""
-    kommunen = {k.ags: k for k in session.exec(select(Kommune))}
-    rows, errors = parse_contacts(text, known_ags=kommunen.keys())
-    if errors:
-        return ImportResult(errors=errors)
-    result = ImportResult()
-    existing = {(c.kommune_id, c.email.lower(), c.role): c for c in session.exec(select(Contact))}
-    for row in rows:
-        kommune_id = kommunen[row.ags].id if row.ags else None
-        contact = existing.get((kommune_id, row.email.lower(), row.role))
-        if contact is None:
-            session.add(_new_contact(row, kommune_id, now))
-            result.created += 1
-        elif contact.name != row.name or not contact.active:
-            contact.name, contact.active, contact.updated_at = row.name, True, now
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    record_event(
-        session,
-        now=now,
-        actor=actor,
-        action="kim.contacts.imported",
-        subject_type="registry",
-        subject_id="contacts",
-        payload={"created": result.created, "updated": result.updated},
-    )
-    return result
-
-
-def _new_contact(row: ContactRow, kommune_id: int | None, now: datetime) -> Contact:
-    return Contact(
-        kommune_id=kommune_id,
-        name=row.name,
-        email=row.email,
-        role=row.role,
-        active=True,
-        created_at=now,
-        updated_at=now,
-    )
-
-
 def set_contact_active(session: Session, *, email: str, active: bool, now: datetime, actor: str) -> int:
-    """(De)activate every contact with this address; deactivated contacts get no email."""
-    contacts = session.exec(select(Contact).where(col(Contact.email) == email)).all()
+    """(De)activate every contact with this address (any case, IDN domain in either spelling); they get no email."""
+    try:
+        address = normalise_email(email)
+    except InvalidValueError:
+        address = email  # matches nothing that was validated on import
+    contacts = session.exec(select(Contact).where(func.lower(col(Contact.email)) == address.lower())).all()
     for contact in contacts:
         contact.active, contact.updated_at = active, now
         record_event(

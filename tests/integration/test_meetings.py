@@ -119,7 +119,7 @@ def test_invitations_one_per_invitee_with_a_parsable_ics(
         assert (method, str(event["UID"]), int(event["SEQUENCE"])) == ("REQUEST", uid, 0)
         assert event.decoded("DTSTART") == START and str(event["ATTENDEE"]) == f"mailto:{address}"
         assert mail.message["Subject"].startswith("Einladung: Vernetzungstreffen")
-    assert "Anna Berg" in by_recipient[IM_MAINZ][0].message.get_body(("plain",)).get_content()
+    assert "Sehr geehrte Frau Berg," in by_recipient[IM_MAINZ][0].message.get_body(("plain",)).get_content()
     assert notify(registry_db, settings, meeting_id).queued == 0
     send(registry_db, settings)
     assert len(smtp_server.handler.received) == 5

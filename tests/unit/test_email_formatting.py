@@ -89,7 +89,8 @@ def test_datetime_long() -> None:
         ("Frau Dr. Müller", "Sehr geehrte Frau Dr. Müller,"),
         ("Herr Schmidt", "Sehr geehrter Herr Schmidt,"),
         ("Alex Beispiel", "Guten Tag Alex Beispiel,"),
-        ("  Frau   Anna  Müller ", "Sehr geehrte Frau Anna Müller,"),
+        ("  Frau   Anna  Müller ", "Sehr geehrte Frau Müller,"),
+        ("Frau Dr. Anna Müller", "Sehr geehrte Frau Dr. Müller,"),
         ("Frauke Meier", "Guten Tag Frauke Meier,"),
         ("Herrmann Kurz", "Guten Tag Herrmann Kurz,"),
         (None, "Sehr geehrte Damen und Herren,"),
@@ -99,6 +100,40 @@ def test_datetime_long() -> None:
 )
 def test_salutation(name: str | None, expected: str) -> None:
     assert salutation(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "anrede", "titel", "expected"),
+    [
+        ("Anna Müller", "Frau", "Dr.", "Sehr geehrte Frau Dr. Müller,"),
+        ("Jonas Schmidt", "Herr", None, "Sehr geehrter Herr Schmidt,"),
+        ("Jürgen Müller", None, None, "Guten Tag Jürgen Müller,"),
+        ("Kim Weber", None, "Prof. Dr.", "Guten Tag Prof. Dr. Kim Weber,"),
+        ("Ursula von der Leyen", "Frau", None, "Sehr geehrte Frau von der Leyen,"),
+        ("Karl-Theodor zu Guttenberg", "Herr", "Dr.", "Sehr geehrter Herr Dr. zu Guttenberg,"),
+        ("Vincent van Gogh", "Herr", None, "Sehr geehrter Herr van Gogh,"),
+        ("Maria de la Cruz", "Frau", None, "Sehr geehrte Frau de la Cruz,"),
+        ("von Weizsäcker", "Herr", None, "Sehr geehrter Herr von Weizsäcker,"),
+        ("Hans-Peter Müller-Lüdenscheid", "Herr", None, "Sehr geehrter Herr Müller-Lüdenscheid,"),
+        ("Dr. Anna Müller", "Frau", "Dr.", "Sehr geehrte Frau Dr. Müller,"),  # the title written twice counts once
+        ("Prof. Dr. Anna Müller", "Frau", None, "Sehr geehrte Frau Prof. Dr. Müller,"),
+        ("Müller", "Frau", None, "Sehr geehrte Frau Müller,"),
+        (None, "Frau", "Dr.", "Sehr geehrte Damen und Herren,"),
+        ("", None, None, "Sehr geehrte Damen und Herren,"),
+    ],
+)
+def test_salutation_with_anrede_and_titel(
+    name: str | None, anrede: str | None, titel: str | None, expected: str
+) -> None:
+    assert salutation(name, anrede, titel) == expected
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [(0, "0 E-Mails"), (1, "1 E-Mail"), (2, "2 E-Mails"), (21, "21 E-Mails"), (1000, "1.000 E-Mails")],
+)
+def test_plural_follows_the_german_rule(count: int, expected: str) -> None:
+    assert plural(count, "E-Mail", "E-Mails") == expected
 
 
 def test_plural_and_join() -> None:

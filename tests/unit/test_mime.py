@@ -101,3 +101,21 @@ def test_wire_bytes_agree_with_build_message_for_any_content(
 def test_non_ascii_addresses_take_the_reference_path() -> None:
     envelope = replace(ENVELOPE, recipient="müller@mainz.example", cc=())
     assert summary(parsed(wire_bytes(envelope)))["headers"]["To"] == "müller@mainz.example"
+
+
+@pytest.mark.parametrize(
+    ("moment", "timezone", "header"),
+    [
+        (datetime(2026, 11, 3, 6, 0, tzinfo=UTC), "Europe/Berlin", "Tue, 03 Nov 2026 07:00:00 +0100"),
+        (datetime(2026, 6, 10, 8, 30, tzinfo=UTC), "Europe/Berlin", "Wed, 10 Jun 2026 10:30:00 +0200"),
+        (datetime(2026, 6, 10, 8, 30), "Europe/Berlin", "Wed, 10 Jun 2026 10:30:00 +0200"),  # naive: UTC
+        (datetime(2026, 6, 10, 8, 30, tzinfo=UTC), "UTC", "Wed, 10 Jun 2026 08:30:00 +0000"),
+    ],
+)
+def test_the_date_header_is_in_the_programme_time_zone_on_both_paths(
+    moment: datetime, timezone: str, header: str
+) -> None:
+    envelope = replace(ENVELOPE, date=moment, timezone=timezone)
+    fast, modern = wire_bytes(envelope), build_message(envelope).as_bytes(policy=policy.SMTP)
+    assert f"\r\nDate: {header}\r\n".encode() in fast and f"\r\nDate: {header}\r\n".encode() in modern
+    assert parsed(fast)["Date"].datetime == moment.replace(tzinfo=moment.tzinfo or UTC)

@@ -11,7 +11,7 @@ from jinja2 import UndefinedError
 
 from kim_workflow.core.domain import DeliverableKind, Organiser
 from kim_workflow.core.validation import InvalidValueError
-from kim_workflow.email.kinds import KIND_LABELS, REQUIRED_CONTEXT, TEMPLATES, MessageKind
+from kim_workflow.email.kinds import KIND_LABELS, OPTIONAL_CONTEXT, REQUIRED_CONTEXT, TEMPLATES, MessageKind
 from kim_workflow.email.render import TEMPLATES_DIR, RenderedEmail, Renderer
 from kim_workflow.email.samples import SAMPLE_CONTEXTS
 
@@ -41,7 +41,7 @@ def test_every_kind_has_a_template_required_keys_and_a_sample() -> None:
 
 @pytest.mark.parametrize("kind", list(MessageKind))
 def test_sample_context_holds_exactly_the_required_keys(kind: MessageKind) -> None:
-    assert set(SAMPLE_CONTEXTS[kind]) == REQUIRED_CONTEXT[kind]
+    assert REQUIRED_CONTEXT[kind] <= set(SAMPLE_CONTEXTS[kind]) <= REQUIRED_CONTEXT[kind] | OPTIONAL_CONTEXT
 
 
 @pytest.mark.parametrize("kind", list(MessageKind))
@@ -83,11 +83,13 @@ def test_values_are_escaped_in_html_and_never_evaluated(renderer: Renderer) -> N
     email = render(
         renderer,
         MessageKind.DECISION_CHANGES_REQUESTED,
-        recipient_name="Herr <script>alert(1)</script>",
+        recipient_name="Jonas <script>alert(1)</script>",
+        recipient_anrede=None,
+        recipient_titel=None,
         message="Bitte ergänzen: {{ 7*7 }} <b>fett</b>\n{% raw %}",
     )
     assert "<script>" not in email.html and "<b>fett</b>" not in email.html
-    assert "Sehr geehrter Herr &lt;script&gt;alert(1)&lt;/script&gt;," in email.html
+    assert "Guten Tag Jonas &lt;script&gt;alert(1)&lt;/script&gt;," in email.html
     assert "Bitte ergänzen: {{ 7*7 }} &lt;b&gt;fett&lt;/b&gt;<br>\n{% raw %}" in email.html
     assert "Bitte ergänzen: {{ 7*7 }} <b>fett</b>\n{% raw %}" in email.text
     assert "Bitte ergänzen: 49" not in email.html + email.text
@@ -127,7 +129,7 @@ def test_deliverable_reminder_lists_items_due_date_and_days(renderer: Renderer, 
         assert "Jahresbericht" in body and "Fragebogen" in body
         assert "Dienstag, 15. Dezember 2026" in body and phrase in body
         assert "kim@mffki.rlp.example" in body and "07339000" in body
-    assert email.text.startswith("Sehr geehrte Frau Dr. Anna Müller,\n")
+    assert email.text.startswith("Sehr geehrte Frau Dr. Müller,\n")
 
 
 def test_deliverable_reminder_with_one_item(renderer: Renderer) -> None:
@@ -187,7 +189,13 @@ def test_meeting_without_place_or_video(renderer: Renderer) -> None:
 
 
 def test_neutral_salutation_for_a_name_without_title(renderer: Renderer) -> None:
-    email = render(renderer, MessageKind.SUBMISSION_CONFIRMATION, recipient_name="Alex Beispiel")
+    email = render(
+        renderer,
+        MessageKind.SUBMISSION_CONFIRMATION,
+        recipient_name="Alex Beispiel",
+        recipient_anrede=None,
+        recipient_titel=None,
+    )
     assert email.text.startswith("Guten Tag Alex Beispiel,")
     assert "Guten Tag Alex Beispiel," in email.html
 
@@ -195,3 +203,57 @@ def test_neutral_salutation_for_a_name_without_title(renderer: Renderer) -> None
 def test_submission_confirmation_when_complete_and_late(renderer: Renderer) -> None:
     email = render(renderer, MessageKind.SUBMISSION_CONFIRMATION, still_outstanding=[], on_time=False)
     assert "nach Ablauf der Frist" in email.text and "alle Unterlagen" in email.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "overrides", "line"),
+    [
+        (MessageKind.DELIVERABLE_REMINDER, {}, "Sehr geehrte Frau Dr. Müller,"),
+        (MessageKind.MEETING_INVITATION, {}, "Sehr geehrter Herr Schmidt,"),
+        (MessageKind.DECISION_APPROVED, {"recipient_anrede": None}, "Guten Tag Dr. Anna Müller,"),
+        (MessageKind.DECISION_APPROVED, {"recipient_name": None}, "Sehr geehrte Damen und Herren,"),
+        (MessageKind.ESCALATION_DIGEST, {}, "Sehr geehrte Damen und Herren,"),
+    ],
+)
+def test_the_salutation_uses_anrede_titel_and_surname(
+    renderer: Renderer, kind: MessageKind, overrides: dict[str, object], line: str
+) -> None:
+    email = render(renderer, kind, **overrides)
+    assert email.text.startswith(line + "\n") and line in email.html
+
+
+@pytest.mark.parametrize(
+    ("kind", "overrides", "singular", "wrong"),
+    [
+        (MessageKind.DELIVERABLE_REMINDER, {"days_remaining": 2}, "verbleiben noch 2 Tage", "1 Tage"),
+        (MessageKind.OVERDUE_NOTICE, {"days_overdue": 1}, "seit 1 Tag überschritten", "1 Tagen"),
+        (MessageKind.APPLICATION_REMINDER, {"days_remaining": 2}, "in 2 Tagen", "1 Tagen"),
+        (MessageKind.MEETING_REMINDER, {"days_until": 3}, "in 3 Tagen", "1 Tagen"),
+        (
+            MessageKind.ESCALATION_DIGEST,
+            {"entries": [{**SAMPLE_CONTEXTS[MessageKind.ESCALATION_DIGEST]["entries"][0], "days_overdue": 1}]},
+            "von 1 Kommune noch",
+            "1 Kommunen",
+        ),
+    ],
+)
+def test_counts_take_the_matching_german_noun_form(
+    renderer: Renderer, kind: MessageKind, overrides: dict[str, object], singular: str, wrong: str
+) -> None:
+    email = render(renderer, kind, **overrides)
+    assert singular in email.text and singular in email.html
+    assert wrong not in email.subject + email.text + email.html
+
+
+def test_no_subject_repeats_a_word_and_no_german_text_holds_an_iso_date(renderer: Renderer) -> None:
+    for kind in MessageKind:
+        email = render(renderer, kind)
+        words = [w.lower() for w in re.findall(r"[^\W\d_]+", email.subject)]
+        assert len(words) == len(set(words)), email.subject
+        text = re.sub(r"\S+\.(pdf|ics)\b", "", email.text)  # file names may carry ISO dates
+        assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", email.subject + text), kind
+
+
+def test_a_meeting_title_without_its_type_gets_the_type_in_the_subject(renderer: Renderer) -> None:
+    email = render(renderer, MessageKind.MEETING_INVITATION, title="Jahresplanung 2027")
+    assert email.subject == "Einladung: Vernetzungstreffen „Jahresplanung 2027“ am 10.06.2026"
