@@ -71,7 +71,10 @@ def test_kim_up_delivers_mail_and_keeps_a_decision_form_across_restarts(tmp_path
                       for k in registry.reference_kommunen()),
             encoding="utf-8",
         )  # fmt: skip
-        for command in (["contacts", "import", str(contacts)], ["cycle", "open", "--year", "2026"]):
+        for command in (
+            ["contacts", "import", str(contacts), "--mode", "merge", "--apply"],
+            ["cycle", "open", "--year", "2026"],
+        ):
             done = kim.kim(*command)
             assert done.returncode == 0, done.stdout + done.stderr
 
