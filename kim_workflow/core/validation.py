@@ -43,6 +43,32 @@ def normalise_email(value: str, *, field: str = "email") -> str:
     return result.normalized
 
 
+_NAME_AND_ADDRESS = re.compile(r"(?P<name>[^<>]*)<(?P<address>[^<>]*)>")
+_SPECIALS = re.compile(r'[()<>@,:;.\\"\[\]]')
+
+
+def check_single_address(value: str, *, field: str) -> str:
+    """Exactly one address, ``a@b`` or ``Display Name <a@b>``, as a header-ready string.
+
+    A display name with commas or other specials comes back quoted (``"MFFKI, Referat 72" <kim@…>``), so every
+    parser (From header, envelope sender) reads the same single address; lists (``A <a@x>, B <b@y>``) are refused.
+    """
+    text = check_header_safe(value, field=field).strip()
+    match = _NAME_AND_ADDRESS.fullmatch(text)
+    if match is None:
+        if any(c in text for c in '<>,;" '):
+            raise InvalidValueError(f"{field}: erwartet genau eine Adresse (a@b oder Name <a@b>), nicht {value!r}")
+        return normalise_email(text, field=field)
+    name, address = match["name"].strip(), normalise_email(match["address"], field=field)
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1].strip()
+    if any(c in name for c in '"\\@'):
+        raise InvalidValueError(f"{field}: der Anzeigename darf weder Anführungszeichen noch @ enthalten: {name!r}")
+    if not name:
+        return address
+    return f'"{name}" <{address}>' if _SPECIALS.search(name) else f"{name} <{address}>"
+
+
 def check_ags(value: str) -> str:
     """An AGS is exactly eight digits."""
     if not AGS_PATTERN.fullmatch(value):

@@ -70,4 +70,4 @@ def test_unreadable_file_and_unmigrated_database_get_clear_errors(
 def test_invalid_settings_are_reported_without_traceback(kim_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KIM_TIMEZONE", "Mars/Olympus")
     code, output = kim("seed")
-    assert code == 2 and "timezone" in output and "Traceback" not in output
+    assert code == 2 and "KIM_TIMEZONE: unbekannte Zeitzone" in output and "Traceback" not in output
