@@ -99,13 +99,12 @@ def known_bad_input(exc: BaseException) -> str | None:
     from kim_workflow.core.validation import InvalidValueError
     from kim_workflow.services.errors import UseCaseError
 
-    policy_error = sys.modules.get("kim_workflow.core.policy")
-    if isinstance(exc, InvalidValueError | UseCaseError) or (
-        policy_error is not None and isinstance(exc, policy_error.PolicyError)
-    ):
+    if isinstance(exc, (InvalidValueError, UseCaseError, *_policy_errors())):
         return str(exc)
     if _is_settings_error(exc):
         return _settings_message(exc)
+    if _is_data_error(exc):  # a safety net: the input checks should have refused the value already
+        return "Ein Wert passt nicht in die Datenbank (zu lang oder mit unzulässigen Zeichen); nichts gespeichert."
     if _is_bad_database_url(exc):
         return f"KIM_DATABASE_URL ist keine gültige Datenbank-Adresse ({_first_line(exc)})."
     if isinstance(exc, UnicodeDecodeError):
@@ -113,6 +112,12 @@ def known_bad_input(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {os_reason(exc)}."
     return None
+
+
+def _policy_errors() -> tuple[type[Exception], ...]:
+    """Malformed policy files (year policy, funding rules), from the modules that were loaded at all."""
+    names = [("kim_workflow.core.policy", "PolicyError"), ("kim_workflow.core.funding", "FundingRulesError")]
+    return tuple(getattr(sys.modules[m], n) for m, n in names if m in sys.modules)
 
 
 _OS_REASONS = {
@@ -147,6 +152,11 @@ def _settings_message(exc: Any) -> str:
 def _is_bad_database_url(exc: BaseException) -> bool:
     sa_exc = sys.modules.get("sqlalchemy.exc")
     return sa_exc is not None and isinstance(exc, sa_exc.ArgumentError | sa_exc.NoSuchModuleError)
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.DataError)
 
 
 def _is_database_unreachable(exc: BaseException) -> bool:
@@ -186,6 +196,7 @@ def _usage_error(exc: Any) -> int:
     kind = type(exc).__name__
     if kind == "NoArgsIsHelpError":
         exc.show()
+        _say("Fehler: Bitte einen Befehl angeben (siehe oben).")
         return EXIT_BAD_INPUT
     message = str(getattr(exc, "message", exc))
     if isinstance(exc, BadInput):

@@ -51,8 +51,8 @@ def outbox_dispatch(limit: Annotated[int | None, typer.Option(min=1, max=1_000_0
     kim = ready_app()
     report = dispatch_sync(kim.engine, kim.settings, now=utc_now(), limit=limit)
     console.print(report.summary(), markup=False, highlight=False)  # the summary lists the errors too
-    if report.claimed and not report.sent:
-        err.print(f"Fehler: keine der {report.claimed} fälligen Nachrichten konnte gesendet werden.", markup=False)
+    if not report.sent and (report.claimed or report.errors):
+        err.print("Fehler: keine fällige Nachricht konnte gesendet werden (siehe oben).", markup=False)
         raise typer.Exit(EXIT_UNEXPECTED)
 
 

@@ -100,7 +100,9 @@ def test_cli_subprocess_fuzz(cli_env: tuple[dict[str, str], Path], name: str) ->
     env, folder = cli_env
     kim = Path(sys.executable).with_name("kim")
 
-    @settings(max_examples=3, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=max(3, EXAMPLES // 20), deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(args=arguments(name, commands(folder)[name]).filter(lambda a: all("\x00" not in w for w in a)))
     def run(args: list[str]) -> None:
         done = subprocess.run([str(kim), *args], capture_output=True, text=True, env={**os.environ, **env},
