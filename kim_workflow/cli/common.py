@@ -67,10 +67,10 @@ def settings() -> Settings:
 def ready_app() -> App:
     """An app whose database is at the newest schema (refuses to work on an outdated one)."""
     from kim_workflow.app import bootstrap
-    from kim_workflow.db.migrate import current_revision, head_revision
+    from kim_workflow.db.schema_check import is_at_head
 
     kim = bootstrap(settings())
-    if current_revision(kim.engine) != head_revision():
+    if not is_at_head(kim.engine):
         err.print("[bold red]Die Datenbank ist nicht auf dem neuesten Stand.[/] Bitte zuerst: kim db upgrade")
         raise typer.Exit(1)
     return kim
