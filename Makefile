@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test lint typecheck pytest lock bench preview clean
+.PHONY: up test lint typecheck pytest fuzz lock bench preview clean
 
 up: $(STAMP)            ## run the main job: database, Prefect server + UI, mail sink, all deployments
 	$(BIN)/kim up
@@ -21,6 +21,9 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
+fuzz: $(STAMP)          ## the CLI fuzz with many more cases (KIM_FUZZ_EXAMPLES per command, default 1000)
+	KIM_FUZZ_EXAMPLES=$${KIM_FUZZ_EXAMPLES:-1000} $(BIN)/pytest tests/faults/test_cli_fuzz.py -q --timeout=0
+
 bench: $(STAMP)
 	$(BIN)/python bench/dispatch.py
 
@@ -33,8 +36,8 @@ lock:                   ## re-resolve requirements.lock from pyproject.toml
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
 clean:

@@ -9,12 +9,15 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kim_workflow.core.validation import InvalidValueError, check_header_safe, normalise_email
+from kim_workflow.core.validation import InvalidValueError, check_single_address, normalise_email
+
+DATABASE_SCHEMES = {"sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg"}
 
 
 class SmtpTls(StrEnum):
@@ -79,24 +82,43 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
+            raise ValueError(f"unbekannte Zeitzone {value!r}") from None
         return value
 
-    @field_validator("ministry_escalation_address", "mail_reply_to")
+    @field_validator("ministry_escalation_address")
     @classmethod
     def _valid_address(cls, value: str) -> str:
+        """A recipient: one bare address."""
         try:
-            return normalise_email(value)
+            return normalise_email(value, field="Adresse")
         except InvalidValueError as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("mail_from")
+    @field_validator("mail_from", "mail_reply_to")
     @classmethod
-    def _safe_from(cls, value: str) -> str:
+    def _single_address(cls, value: str) -> str:
+        """One address with an optional display name; the envelope sender is derived from it."""
         try:
-            return check_header_safe(value, field="mail_from")
+            return check_single_address(value, field="Adresse")
         except InvalidValueError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        """SQLite or PostgreSQL, with a readable host and port (an empty value means the data dir's SQLite)."""
+        if not value:
+            return value
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"erwartet sqlite:///PFAD oder postgresql+psycopg://BENUTZER@HOST/DATENBANK, nicht {mask_url(value)!r}"
+            )
+        try:
+            _ = urlsplit(value).port
+        except ValueError:
+            raise ValueError(f"ungültiger Port in {mask_url(value)!r}") from None
+        return value
 
     @field_serializer("database_url")
     def _masked_url(self, value: str) -> str:

@@ -1,12 +1,17 @@
-"""The ``kim`` command line: admins' entry to every use case (Typer, output with rich)."""
+"""The ``kim`` command line: admins' entry to every use case (Typer, output with rich).
+
+Every error of every command ends in :mod:`kim_workflow.cli.errors` (German message, exit code 2 or 1).
+"""
 
 from __future__ import annotations
 
 import typer
 
 from kim_workflow.cli import applications, cycle, meetings, outbox, registry, simulate
+from kim_workflow.cli.errors import KimGroup
 
 app = typer.Typer(
+    cls=KimGroup,
     help="kim-workflow: Berichtszyklus des Kommunalen Integrationsmanagements Rheinland-Pfalz.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -29,4 +34,4 @@ app.command()(simulate.simulate)
 
 
 def main() -> None:
-    app()
+    app(prog_name="kim")

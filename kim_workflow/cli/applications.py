@@ -7,26 +7,41 @@ import os
 from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from kim_workflow.app import utc_now
-from kim_workflow.cli.common import EXIT_BAD_INPUT, Actor, Year, console, err, publish_events, ready_app, use_case
+from kim_workflow.cli.common import (
+    EXIT_BAD_INPUT,
+    Actor,
+    Year,
+    console,
+    err,
+    publish_events,
+    ready_app,
+    session_scope,
+    use_case,
+    utc_now,
+)
+from kim_workflow.cli.errors import KimGroup, known_bad_input, os_reason
+from kim_workflow.cli.lazy import lazy_module
 from kim_workflow.core.domain import DecisionOutcome
-from kim_workflow.core.funding import Violation, format_eur
-from kim_workflow.core.policy import PolicyError
-from kim_workflow.core.validation import InvalidValueError
-from kim_workflow.db.engine import session_scope
-from kim_workflow.services import applications as overview_service
-from kim_workflow.services.application_input import ApplicationInputError, parse_application_json
-from kim_workflow.services.application_intake import ApplicationRejected, SubmitResult, submit_application
-from kim_workflow.services.applications import STATUS_LABELS
-from kim_workflow.services.decisions import DecisionRequest, DecisionResult, decide_application
-from kim_workflow.services.errors import UseCaseError
 
-application_app = typer.Typer(help="Förderanträge der Kommunen.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from kim_workflow.core.funding import Violation
+    from kim_workflow.services import application_input, application_intake, decisions
+    from kim_workflow.services import applications as overview_service
+    from kim_workflow.services.application_intake import SubmitResult
+    from kim_workflow.services.decisions import DecisionRequest, DecisionResult
+else:
+    application_input = lazy_module("kim_workflow.services.application_input")
+    application_intake = lazy_module("kim_workflow.services.application_intake")
+    decisions = lazy_module("kim_workflow.services.decisions")
+    overview_service = lazy_module("kim_workflow.services.applications")
+
+application_app = typer.Typer(cls=KimGroup, help="Förderanträge der Kommunen.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Ergebnis als JSON auf stdout")]
 
@@ -39,16 +54,20 @@ def submit(
 ) -> None:
     """Check an application (every problem is listed) and store it with a receipt to the Kommune."""
     try:
-        application = parse_application_json(_read(file))
-    except ApplicationInputError as exc:
+        application = application_input.parse_application_json(_read(file))
+    except application_input.ApplicationInputError as exc:
         _refuse(exc.violations, as_json)
     kim = ready_app()
     try:
         with session_scope(kim.engine) as session:
-            result = submit_application(session, kim.settings, application=application, now=utc_now(), actor=actor)
-    except ApplicationRejected as exc:
+            result = application_intake.submit_application(
+                session, kim.settings, application=application, now=utc_now(), actor=actor
+            )
+    except application_intake.ApplicationRejected as exc:
         _refuse(exc.violations, as_json)
-    except (UseCaseError, InvalidValueError, PolicyError) as exc:  # state machine, policy file
+    except Exception as exc:  # state machine, policy file: bad input as JSON too; anything else to the handler
+        if not as_json or known_bad_input(exc) is None:
+            raise
         _fail(exc, as_json)
     _report_submission(result, as_json)
     publish_events(kim)
@@ -58,10 +77,12 @@ def _read(file: Path) -> str:
     try:
         return file.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        message = f"Die Datei {file} kann nicht gelesen werden ({exc.strerror or type(exc).__name__})."
+        message = f"Die Datei {file} kann nicht gelesen werden ({os_reason(exc)})."
     except UnicodeDecodeError:
         message = f"Die Datei {file} ist nicht UTF-8-kodiert."
-    raise ApplicationInputError([Violation("unreadable_file", "", message)])
+    from kim_workflow.core.funding import Violation
+
+    raise application_input.ApplicationInputError([Violation("unreadable_file", "", message)])
 
 
 def _refuse(violations: list[Violation], as_json: bool) -> NoReturn:
@@ -79,10 +100,7 @@ def _refuse(violations: list[Violation], as_json: bool) -> NoReturn:
 
 
 def _fail(exc: Exception, as_json: bool) -> NoReturn:
-    if as_json:
-        typer.echo(json.dumps({"ok": False, "error": str(exc)}, ensure_ascii=False, indent=2))
-    else:
-        err.print(f"[bold red]Fehler:[/] {exc}", highlight=False)
+    typer.echo(json.dumps({"ok": False, "error": known_bad_input(exc)}, ensure_ascii=False, indent=2))
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -108,7 +126,7 @@ def _amount(value: str | None, option: str) -> Decimal | None:
     except InvalidOperation:
         amount = Decimal("NaN")
     if not amount.is_finite():
-        err.print(f"[bold red]Fehler:[/] {option} erwartet einen Betrag wie 45000 oder 45000.50, nicht {value!r}")
+        err.print(f"Fehler: {option} erwartet einen Betrag wie 45000 oder 45000.50, nicht {value!r}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
     return amount
 
@@ -139,21 +157,23 @@ def decide(
     if reason is not None and message is not None:
         err.print("[bold red]Fehler:[/] --reason und --message nicht zusammen angeben.")
         raise typer.Exit(EXIT_BAD_INPUT)
-    request = DecisionRequest(
+    request = decisions.DecisionRequest(
         outcome=outcome, decided_by=actor, granted_personnel_eur=_amount(personnel, "--personnel"),
         granted_material_eur=_amount(material, "--material"), message=reason if reason is not None else message,
     )  # fmt: skip
     kim = ready_app()
     with use_case(kim) as session:
         run_id = _waiting_run(session, ags, year)  # the decision clears it: the waiting run then ends by itself
-        result = decide_application(session, kim.settings, request=request, now=utc_now(), ags=ags, year=year)
+        result = decisions.decide_application(session, kim.settings, request=request, now=utc_now(), ags=ags, year=year)
     _report_decision(result, request)
     publish_events(kim)
     _release(run_id, request)
 
 
 def _report_decision(result: DecisionResult, request: DecisionRequest) -> None:
-    label = STATUS_LABELS[result.status]
+    from kim_workflow.core.funding import format_eur
+
+    label = overview_service.STATUS_LABELS[result.status]
     amounts = ""
     if result.outcome is DecisionOutcome.APPROVED:
         assert request.granted_personnel_eur is not None and request.granted_material_eur is not None
@@ -204,5 +224,5 @@ def _print_table(rows: list[dict[str, Any]], year: int) -> None:
     for column in overview_service.COLUMNS_DE:
         table.add_column(column, justify="right" if "kosten" in column or column == "VZÄ" else "left")
     for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
+        table.add_row(*(escape(str(v)) for v in row.values()))
     console.print(table)

@@ -1,49 +1,76 @@
-"""What every ``kim`` sub-command shares: consoles, settings, a migrated database, error handling."""
+"""What every ``kim`` sub-command shares: consoles, settings, a migrated database, option types and checks.
+
+Imports stay light (typer, rich, the pure core's small modules): the database, Prefect and the mail stack are
+imported inside the functions that need them, so ``kim --help`` and ``kim status`` start quickly.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date
-from typing import Annotated
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from sqlmodel import Session
 
-from kim_workflow.app import App, bootstrap, utc_now
-from kim_workflow.core.policy import PolicyError
-from kim_workflow.core.validation import InvalidValueError
-from kim_workflow.db.engine import session_scope
-from kim_workflow.db.migrate import current_revision, head_revision
-from kim_workflow.services.errors import UseCaseError
-from kim_workflow.settings import Settings, load_settings
+from kim_workflow.cli.errors import EXIT_BAD_INPUT, EXIT_UNEXPECTED, BadInput
+from kim_workflow.core.years import YEAR_MAX, YEAR_MIN
 
-EXIT_BAD_INPUT = 2
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+    from kim_workflow.app import App
+    from kim_workflow.settings import Settings
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_UNEXPECTED", "Actor", "Id", "Ids", "Year", "console", "err"]
 
 console = Console()
 err = Console(stderr=True)
 
-Actor = Annotated[str, typer.Option("--actor", help="Wer die Änderung vornimmt (für das Ereignisprotokoll).")]
-Year = Annotated[int, typer.Option("--year", min=2000, max=2100, help="Förderjahr")]
+ACTOR_MAX = 200  # domain_event.actor, decision.decided_by, deliverable.recorded_by (tests check it stays so)
+ID_MAX = 2**31 - 1  # INTEGER primary keys on both databases
+
+
+def _actor(value: str) -> str:
+    from kim_workflow.core.validation import InvalidValueError, check_header_safe
+
+    value = value.strip()
+    if not value:
+        raise BadInput("darf nicht leer sein")
+    if len(value) > ACTOR_MAX:
+        raise BadInput(f"höchstens {ACTOR_MAX} Zeichen (nicht {len(value)})")
+    try:
+        return check_header_safe(value, field="Name")
+    except InvalidValueError as exc:
+        raise BadInput(str(exc)) from None
+
+
+Actor = Annotated[
+    str,
+    typer.Option("--actor", callback=_actor, help="Wer die Änderung vornimmt (für das Ereignisprotokoll)."),
+]
+Year = Annotated[int, typer.Option("--year", min=YEAR_MIN, max=YEAR_MAX, help="Förderjahr")]
+Id = Annotated[int, typer.Argument(min=1, max=ID_MAX, help="Nummer (siehe die jeweilige list-Ausgabe)")]
+Ids = Annotated[list[int], typer.Argument(min=1, max=ID_MAX, help="IDs der Nachrichten (siehe kim outbox list)")]
 
 
 def settings() -> Settings:
-    try:
-        return load_settings()
-    except ValidationError as exc:
-        err.print("[bold red]Ungültige Einstellungen (KIM_*):[/]")
-        for error in exc.errors():
-            err.print(f"  {'.'.join(str(p) for p in error['loc'])}: {error['msg']}", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    """The settings; invalid ones end as a German message (see :mod:`kim_workflow.cli.errors`)."""
+    from kim_workflow.settings import load_settings
+
+    return load_settings()
 
 
 def ready_app() -> App:
     """An app whose database is at the newest schema (refuses to work on an outdated one)."""
+    from kim_workflow.app import bootstrap
+    from kim_workflow.db.schema_check import is_at_head
+
     kim = bootstrap(settings())
-    if current_revision(kim.engine) != head_revision():
+    if not is_at_head(kim.engine):
         err.print("[bold red]Die Datenbank ist nicht auf dem neuesten Stand.[/] Bitte zuerst: kim db upgrade")
         raise typer.Exit(1)
     return kim
@@ -51,13 +78,25 @@ def ready_app() -> App:
 
 @contextmanager
 def use_case(kim: App) -> Iterator[Session]:
-    """A transaction for one use case; bad input is printed as a clear error, exit code 2, nothing stored."""
-    try:
-        with session_scope(kim.engine) as session:
-            yield session
-    except (UseCaseError, InvalidValueError, PolicyError) as exc:
-        err.print(f"[bold red]Fehler:[/] {exc}", highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    """A transaction for one use case: committed on success; on bad input rolled back, nothing stored (the error
+    reaches the one handler of :mod:`kim_workflow.cli.errors`: German message, exit code 2)."""
+    from kim_workflow.db.engine import session_scope
+
+    with session_scope(kim.engine) as session:
+        yield session
+
+
+def utc_now() -> datetime:
+    from kim_workflow.app import utc_now as now
+
+    return now()
+
+
+def session_scope(engine: Engine) -> AbstractContextManager[Session]:
+    """:func:`kim_workflow.db.engine.session_scope`, imported when first used."""
+    from kim_workflow.db.engine import session_scope as scope
+
+    return scope(engine)
 
 
 def today_in(kim: App) -> date:
@@ -66,11 +105,10 @@ def today_in(kim: App) -> date:
 
 
 def parse_day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        err.print(f"[bold red]Fehler:[/] {option} erwartet ein Datum JJJJ-MM-TT, nicht {value!r}", highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    """A date given exactly as ``YYYY-MM-DD`` within the programme's years (else bad input, exit code 2)."""
+    from kim_workflow.core.years import parse_iso_day
+
+    return parse_iso_day(value, field=option)
 
 
 def publish_events(kim: App) -> None:

@@ -4,23 +4,41 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from kim_workflow.app import utc_now
-from kim_workflow.cli.common import Actor, Year, console, parse_day, publish_events, ready_app, today_in, use_case
+from kim_workflow.cli.common import (
+    Actor,
+    Year,
+    console,
+    parse_day,
+    publish_events,
+    ready_app,
+    today_in,
+    use_case,
+    utc_now,
+)
+from kim_workflow.cli.errors import KimGroup
+from kim_workflow.cli.lazy import lazy_module
 from kim_workflow.core.domain import DeliverableKind
-from kim_workflow.email.formatting import format_date_short, plural
-from kim_workflow.services import status as status_service
-from kim_workflow.services.cycles import open_cycle
-from kim_workflow.services.policies import load_policy
-from kim_workflow.services.submissions import extend_deadline
 
-cycle_app = typer.Typer(help="Förderjahre.", no_args_is_help=True)
-submission_app = typer.Typer(help="Eingänge von Jahresbericht und Fragebogen.", no_args_is_help=True)
-deadline_app = typer.Typer(help="Fristen.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from kim_workflow.email import formatting
+    from kim_workflow.services import cycles, policies, submissions
+    from kim_workflow.services import status as status_service
+else:
+    formatting = lazy_module("kim_workflow.email.formatting")
+    cycles = lazy_module("kim_workflow.services.cycles")
+    policies = lazy_module("kim_workflow.services.policies")
+    status_service = lazy_module("kim_workflow.services.status")
+    submissions = lazy_module("kim_workflow.services.submissions")
+
+cycle_app = typer.Typer(cls=KimGroup, help="Förderjahre.", no_args_is_help=True)
+submission_app = typer.Typer(cls=KimGroup, help="Eingänge von Jahresbericht und Fragebogen.", no_args_is_help=True)
+deadline_app = typer.Typer(cls=KimGroup, help="Fristen.", no_args_is_help=True)
 
 
 @cycle_app.command("open")
@@ -28,11 +46,13 @@ def cycle_open(year: Year, actor: Actor = "cli") -> None:
     """Open a funding year: Jahresbericht and Fragebogen for every active Kommune (idempotent)."""
     kim = ready_app()
     with use_case(kim) as session:
-        result = open_cycle(session, policy=load_policy(year, kim.settings.policy_dir), now=utc_now(), actor=actor)
+        policy = policies.load_policy(year, kim.settings.policy_dir)
+        result = cycles.open_cycle(session, policy=policy, now=utc_now(), actor=actor)
     state = "eröffnet" if result.created_cycle else "war bereits eröffnet"
+    duties = formatting.plural(result.created_deliverables, "Berichtspflicht", "Berichtspflichten")
     console.print(
-        f"Förderjahr {year} {state}; {plural(result.created_deliverables, 'Berichtspflicht', 'Berichtspflichten')} "
-        f"neu, Frist {format_date_short(date.fromisoformat(result.deadline))}."
+        f"Förderjahr {year} {state}; {duties} "
+        f"neu, Frist {formatting.format_date_short(date.fromisoformat(result.deadline))}."
     )
 
 
@@ -69,16 +89,19 @@ def deadline_extend(
     ags: Annotated[str, typer.Option(help="AGS der Kommune")],
     year: Year,
     until: Annotated[str, typer.Option(help="Neue Frist JJJJ-MM-TT")],
-    reason: Annotated[str, typer.Option(help="Grund der Verlängerung (wird protokolliert)")],
+    reason: Annotated[str, typer.Option(help="Grund der Änderung (Pflicht, wird protokolliert)")],
     actor: Actor = "cli",
 ) -> None:
     """Move one Kommune's due date; the reminder ladder re-plans from the new date."""
     kim = ready_app()
     day = parse_day(until, "--until")
     with use_case(kim) as session:
-        outcome = extend_deadline(session, ags=ags, year=year, until=day, reason=reason, now=utc_now(), actor=actor)
+        outcome = submissions.extend_deadline(
+            session, ags=ags, year=year, until=day, reason=reason, now=utc_now(), actor=actor
+        )
     kinds = ", ".join(k.label_de for k in outcome.extended) or "nichts (Frist war schon gesetzt)"
-    console.print(f"Frist für {outcome.kommune.name} bis {day:%d.%m.%Y} verlängert: {kinds}.")
+    change = "verkürzt" if outcome.shortened else "verlängert"
+    console.print(f"Frist für {outcome.kommune.name} bis {day:%d.%m.%Y} {change}: {kinds}.", highlight=False)
     publish_events(kim)
 
 
@@ -92,14 +115,14 @@ def status(
     with use_case(kim) as session:
         rows = status_service.status_matrix(session, year=year, today=today)
     if csv_file is not None:
-        csv_file.write_text(status_service.to_csv(rows), encoding="utf-8")
+        csv_file.write_text(status_service.to_csv(rows), encoding="utf-8")  # OSError: German message, exit 2
         console.print(f"{len(rows)} Zeilen nach {csv_file} exportiert.")
         return
     table = Table(title=f"Förderjahr {year}, Stand {today:%d.%m.%Y}")
     for column in status_service.COLUMNS_DE.values():
         table.add_column(column)
     for row in status_service.as_table(rows):
-        table.add_row(*(str(v) for v in row.values()))
+        table.add_row(*(escape(str(v)) for v in row.values()))
     console.print(table)
     console.print(status_service.summary_markdown(rows, year=year, today=today).split("\n", 2)[2])
 
@@ -113,7 +136,7 @@ def sweep(
     from kim_workflow.services.sweep import sweep_day
 
     kim = ready_app()
-    day = parse_day(today, "--today") if today else today_in(kim)
+    day = parse_day(today, "--today") if today is not None else today_in(kim)
     with use_case(kim) as session:
         sweeps = sweep_day(session, kim.settings, today=day, now=utc_now(), dry_run=dry_run)
         if dry_run:
@@ -125,18 +148,18 @@ def sweep(
     if dry_run:
         return
     report = dispatch_sync(kim.engine, kim.settings, now=utc_now())
-    console.print(report.summary())
+    console.print(report.summary(), markup=False)
     publish_events(kim)
 
 
 def _print_sweep(result: Any, *, dry_run: bool) -> None:
-    emails = plural(len(result.emails), "E-Mail", "E-Mails")
+    emails = formatting.plural(len(result.emails), "E-Mail", "E-Mails")
     title = f"Förderjahr {result.year}: {emails} " + ("würden geplant" if dry_run else "geplant")
     table = Table(title=title)
     for column in ("Art", "An", "Cc", "Betreff"):
         table.add_column(column)
     for email in result.emails:
-        table.add_row(email.kind, email.recipient, ", ".join(email.cc), email.subject)
+        table.add_row(*(escape(cell) for cell in (email.kind, email.recipient, ", ".join(email.cc), email.subject)))
     console.print(table)
     if not dry_run:
         console.print(f"{result.queued} davon neu im Postausgang (der Rest war schon geplant).")

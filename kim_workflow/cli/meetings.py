@@ -6,28 +6,50 @@ the emails (``kim meeting notify ID`` does the same at once, e.g. without a Pref
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from kim_workflow.app import App, utc_now
-from kim_workflow.cli.common import EXIT_BAD_INPUT, Actor, Year, console, err, parse_day, ready_app, today_in, use_case
-from kim_workflow.core.calendar import is_working_day, public_holidays
+from kim_workflow.cli.common import (
+    EXIT_BAD_INPUT,
+    ID_MAX,
+    Actor,
+    Year,
+    console,
+    err,
+    parse_day,
+    ready_app,
+    today_in,
+    use_case,
+    utc_now,
+)
+from kim_workflow.cli.errors import KimGroup, os_reason
+from kim_workflow.cli.lazy import lazy_module
 from kim_workflow.core.domain import MeetingType, Organiser
-from kim_workflow.core.meetings import MeetingDraft, as_aware
-from kim_workflow.db.models import Meeting
-from kim_workflow.email.formatting import format_meeting_when, plural
-from kim_workflow.services import meeting_notifications as notifications
-from kim_workflow.services import meetings as meeting_service
+
+if TYPE_CHECKING:
+    from kim_workflow.app import App
+    from kim_workflow.core import meetings as core_meetings
+    from kim_workflow.db.models import Meeting
+    from kim_workflow.email import formatting
+    from kim_workflow.services import meeting_notifications as notifications
+    from kim_workflow.services import meetings as meeting_service
+else:
+    formatting = lazy_module("kim_workflow.email.formatting")
+    core_meetings = lazy_module("kim_workflow.core.meetings")
+    notifications = lazy_module("kim_workflow.services.meeting_notifications")
+    meeting_service = lazy_module("kim_workflow.services.meetings")
 
 meeting_app = typer.Typer(
-    help="Termine: Vernetzungstreffen, Arbeitstreffen, Fachveranstaltungen.", no_args_is_help=True
+    cls=KimGroup, help="Termine: Vernetzungstreffen, Arbeitstreffen, Fachveranstaltungen.", no_args_is_help=True
 )
 
-MeetingId = Annotated[int, typer.Argument(min=1, help="Nummer des Termins (siehe kim meeting list)")]
+MeetingId = Annotated[int, typer.Argument(min=1, max=ID_MAX, help="Nummer des Termins (siehe kim meeting list)")]
 Start = Annotated[str, typer.Option("--start", help="Beginn, Ortszeit: JJJJ-MM-TT HH:MM")]
 End = Annotated[str, typer.Option("--end", help="Ende, Ortszeit: JJJJ-MM-TT HH:MM")]
 FOLLOWS = "Der Versand folgt über den Ablauf meeting-notify (ohne Prefect-Server: kim meeting notify {id})."
@@ -51,15 +73,16 @@ def add(
     kim = ready_app()
     text = _read_text(agenda_file) if agenda_file else agenda
     begin, finish = _parse_time(start, "--start"), _parse_time(end, "--end")
+    only = _ags_list(kommunen, "--kommunen") if kommunen is not None else None
     with use_case(kim) as session:
+        aware = core_meetings.as_aware
         tz = kim.settings.tz
-        draft = MeetingDraft(
-            type_, title, as_aware(begin, tz), as_aware(finish, tz), location, video_link, text, organiser
+        draft = core_meetings.MeetingDraft(
+            type_, title, aware(begin, tz), aware(finish, tz), location, video_link, text, organiser
         )
         meeting = meeting_service.add_meeting(
-            session, kim.settings, draft=draft, kommunen=_ags_list(kommunen) if kommunen else None,
-            now=utc_now(), actor=actor,
-        )  # fmt: skip
+            session, kim.settings, draft=draft, kommunen=only, now=utc_now(), actor=actor
+        )
         invited = len(notifications.invitees(session, meeting.id or 0))
     console.print(f"Termin {meeting.id} angelegt: {_when(kim, meeting)}, {invited} Eingeladene.")
     _warn_if_no_working_day(kim, meeting)
@@ -76,7 +99,7 @@ def series(year: Year, actor: Actor = "cli") -> None:
     with use_case(kim) as session:
         result = meeting_service.generate_series(session, kim.settings, year=year, now=utc_now(), actor=actor)
         for meeting in result.created:
-            console.print(f"  {meeting.id}: {meeting.title}, {_when(kim, meeting)}")
+            console.print(f"  {meeting.id}: {meeting.title}, {_when(kim, meeting)}", markup=False)
     console.print(
         f"{len(result.created)} Termine angelegt, {result.existing} bestanden schon, "
         f"{result.past} lägen in der Vergangenheit."
@@ -100,9 +123,9 @@ def move(
     begin, finish = _parse_time(start, "--start"), _parse_time(end, "--end")
     keep = meeting_service.KEEP
     with use_case(kim) as session:
-        tz = kim.settings.tz
+        tz, aware = kim.settings.tz, core_meetings.as_aware
         meeting = meeting_service.move_meeting(
-            session, kim.settings, meeting_id=meeting_id, start=as_aware(begin, tz), end=as_aware(finish, tz),
+            session, kim.settings, meeting_id=meeting_id, start=aware(begin, tz), end=aware(finish, tz),
             location=location if location is not None else keep,
             video_link=video_link if video_link is not None else keep, now=utc_now(), actor=actor,
         )  # fmt: skip
@@ -178,7 +201,7 @@ def minutes(
             session, kim.settings, meeting_id=meeting_id, file=file, link=link, summary=summary,
             now=utc_now(), actor=actor,
         )  # fmt: skip
-    emails = plural(queued, "E-Mail", "E-Mails")
+    emails = formatting.plural(queued, "E-Mail", "E-Mails")
     console.print(f"Protokoll gespeichert; {emails} neu im Postausgang. " + FOLLOWS.format(id=meeting_id))
     publish_events(kim)
 
@@ -193,7 +216,7 @@ def notify(meeting_id: MeetingId) -> None:
         result = notifications.notify_meeting(session, kim.settings, meeting_id=meeting_id, now=utc_now())
     planned = ", ".join(f"{n} × {kind}" for kind, n in sorted(result.counts.items())) or "nichts"
     console.print(f"Geplant: {planned}; {result.queued} neu im Postausgang.")
-    console.print(dispatch_sync(kim.engine, kim.settings, now=utc_now()).summary())
+    console.print(dispatch_sync(kim.engine, kim.settings, now=utc_now()).summary(), markup=False)
     publish_events(kim)
 
 
@@ -212,10 +235,10 @@ def reminders(
         if dry_run:
             session.rollback()
     for email in run.emails:
-        console.print(f"  {email.recipient}: {email.subject}", highlight=False)
+        console.print(f"  {email.recipient}: {email.subject}", highlight=False, markup=False)
     console.print(f"{len(run.emails)} Erinnerungen {'würden geplant' if dry_run else 'geplant'}, {run.queued} neu.")
     if not dry_run:
-        console.print(dispatch_sync(kim.engine, kim.settings, now=utc_now()).summary())
+        console.print(dispatch_sync(kim.engine, kim.settings, now=utc_now()).summary(), markup=False)
 
 
 @meeting_app.command("list")
@@ -232,38 +255,56 @@ def list_meetings(year: Year) -> None:
         place = " / ".join(filter(None, [m.location, m.video_link])) or "—"
         status = f"{m.status.value} (v{m.sequence})"
         cells = (m.id, _when(kim, m), m.title, place, status, row.invited, row.declined, row.attended)
-        table.add_row(*(str(cell) for cell in cells))
+        table.add_row(*(escape(str(cell)) for cell in cells))
     console.print(table)
 
 
 def _when(kim: App, meeting: Meeting) -> str:
+    from kim_workflow.email.formatting import format_meeting_when
+
     return format_meeting_when(meeting.starts_at, meeting.ends_at, kim.settings.timezone)
 
 
 def _warn_if_no_working_day(kim: App, meeting: Meeting) -> None:
+    from kim_workflow.core.calendar import is_working_day, public_holidays
+
     day = meeting.starts_at.astimezone(kim.settings.tz).date()
     if not is_working_day(day):
         name = public_holidays(day.year).get(day, "Wochenende")
         err.print(f"[yellow]Hinweis:[/] {day:%d.%m.%Y} ist kein Arbeitstag in Rheinland-Pfalz ({name}).")
 
 
+_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+
+
 def _parse_time(value: str, option: str) -> datetime:
+    """Local wall-clock time ``YYYY-MM-DD HH:MM``, within the programme's years."""
     try:
-        return datetime.fromisoformat(value.strip())
+        if not _LOCAL_TIME.fullmatch(value.strip()):
+            raise ValueError(value)
+        moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        err.print(f"[bold red]Fehler:[/] {option} erwartet JJJJ-MM-TT HH:MM, nicht {value!r}", highlight=False)
+        err.print(f"Fehler: {option} erwartet JJJJ-MM-TT HH:MM, nicht {value!r}", markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    parse_day(f"{moment:%Y-%m-%d}", option)  # the range check
+    return moment
 
 
-def _ags_list(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
+def _ags_list(value: str, option: str = "--present/--absent") -> list[str]:
+    """AGS separated by commas; an option given but empty is refused (it would mean "all" or "none" by accident)."""
+    items = [part.strip() for part in value.split(",") if part.strip()]
+    if not items and (value or option == "--kommunen"):
+        err.print(f"Fehler: {option} braucht mindestens einen AGS (AGS,AGS).", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return items
 
 
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"[bold red]Fehler:[/] Datei nicht lesbar: {path} ({exc})", highlight=False)
+        reason = "nicht UTF-8-kodiert" if isinstance(exc, UnicodeDecodeError) else os_reason(exc)
+        err.print(f"Fehler: Datei nicht lesbar: {path} ({reason})", markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from kim_workflow.app import utc_now
-from kim_workflow.cli.common import Actor, console, ready_app, settings, use_case
+from kim_workflow.cli.common import EXIT_UNEXPECTED, Actor, Ids, console, err, ready_app, settings, use_case, utc_now
+from kim_workflow.cli.errors import KimGroup
+from kim_workflow.cli.lazy import lazy_module
 from kim_workflow.core.domain import OutboxStatus
-from kim_workflow.email import outbox
-from kim_workflow.email.formatting import plural
 
-outbox_app = typer.Typer(help="Postausgang (alle E-Mails laufen hier durch).", no_args_is_help=True)
-emails_app = typer.Typer(help="E-Mail-Vorlagen.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from kim_workflow.email import formatting, outbox
+else:
+    formatting = lazy_module("kim_workflow.email.formatting")
+    outbox = lazy_module("kim_workflow.email.outbox")
 
-Ids = Annotated[list[int], typer.Argument(help="IDs der Nachrichten (siehe kim outbox list)")]
+outbox_app = typer.Typer(cls=KimGroup, help="Postausgang (alle E-Mails laufen hier durch).", no_args_is_help=True)
+emails_app = typer.Typer(cls=KimGroup, help="E-Mail-Vorlagen.", no_args_is_help=True)
 
 
 @outbox_app.command("list")
@@ -34,23 +38,23 @@ def outbox_list(
     for column in ("ID", "Status", "Art", "An", "Betreff", "Versuche", "Fehler"):
         table.add_column(column)
     for m in messages:
-        table.add_row(
-            str(m.id), m.status.value, m.kind, m.recipient, m.subject, str(m.attempts), (m.last_error or "")[:80]
-        )
+        cells = (m.id, m.status.value, m.kind, m.recipient, m.subject, m.attempts, (m.last_error or "")[:80])
+        table.add_row(*(escape(str(cell)) for cell in cells))
     console.print(table)
     console.print(", ".join(f"{s.value}: {n}" for s, n in sorted(counts.items())) or "Postausgang leer.")
 
 
 @outbox_app.command("dispatch")
-def outbox_dispatch(limit: Annotated[int | None, typer.Option(min=1)] = None) -> None:
+def outbox_dispatch(limit: Annotated[int | None, typer.Option(min=1, max=1_000_000)] = None) -> None:
     """Send every due message now; SMTP trouble is recorded per message."""
     from kim_workflow.email.dispatcher import dispatch_sync
 
     kim = ready_app()
     report = dispatch_sync(kim.engine, kim.settings, now=utc_now(), limit=limit)
-    console.print(report.summary())
-    for error in report.errors:
-        console.print(f"[yellow]{error}[/]", markup=False)
+    console.print(report.summary(), markup=False, highlight=False)  # the summary lists the errors too
+    if not report.sent and (report.claimed or report.errors):
+        err.print("Fehler: keine fällige Nachricht konnte gesendet werden (siehe oben).", markup=False)
+        raise typer.Exit(EXIT_UNEXPECTED)
 
 
 @outbox_app.command("resend")
@@ -59,7 +63,7 @@ def outbox_resend(ids: Ids, actor: Actor = "cli") -> None:
     kim = ready_app()
     with use_case(kim) as session:
         count = outbox.resend(session, ids, now=utc_now(), actor=actor)
-    console.print(f"{plural(count, 'Nachricht', 'Nachrichten')} erneut in den Versand gegeben.")
+    console.print(f"{formatting.plural(count, 'Nachricht', 'Nachrichten')} erneut in den Versand gegeben.")
 
 
 @outbox_app.command("dismiss")
@@ -68,7 +72,7 @@ def outbox_dismiss(ids: Ids, actor: Actor = "cli") -> None:
     kim = ready_app()
     with use_case(kim) as session:
         count = outbox.dismiss(session, ids, now=utc_now(), actor=actor)
-    console.print(f"{plural(count, 'Nachricht', 'Nachrichten')} verworfen.")
+    console.print(f"{formatting.plural(count, 'Nachricht', 'Nachrichten')} verworfen.")
 
 
 @emails_app.command("preview")
@@ -81,4 +85,4 @@ def emails_preview(out: Annotated[Path, typer.Option("--out", help="Zielordner")
     paths = write_previews(
         out, Renderer(timezone=s.timezone), sender=s.mail_from, reply_to=s.mail_reply_to, now=utc_now()
     )
-    console.print(f"{len(paths)} Dateien in {out} geschrieben; Übersicht: {out / 'index.html'}")
+    console.print(f"{len(paths)} Dateien in {out} geschrieben; Übersicht: {out / 'index.html'}", markup=False)

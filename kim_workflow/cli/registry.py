@@ -3,43 +3,63 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from kim_workflow.app import bootstrap, prepare_database, utc_now
-from kim_workflow.cli.common import EXIT_BAD_INPUT, Actor, console, err, ready_app, settings
-from kim_workflow.db.engine import session_scope
-from kim_workflow.db.migrate import current_revision, head_revision, upgrade
-from kim_workflow.email.formatting import plural
-from kim_workflow.services import registry
-from kim_workflow.services.contact_import import ChangeKind, ImportMode, ImportResult
+from kim_workflow.cli.common import (
+    EXIT_BAD_INPUT,
+    Actor,
+    console,
+    err,
+    ready_app,
+    session_scope,
+    settings,
+    utc_now,
+)
+from kim_workflow.cli.errors import KimGroup
+from kim_workflow.cli.lazy import lazy_module
+from kim_workflow.core.contact_sync import ChangeKind, ImportMode
 
-db_app = typer.Typer(help="Datenbank-Schema (Alembic-Migrationen).", no_args_is_help=True)
-contacts_app = typer.Typer(help="Ansprechpersonen der Kommunen.", no_args_is_help=True)
-kommunen_app = typer.Typer(help="Die 36 Kommunen des Programms.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from kim_workflow import app as kim_app
+    from kim_workflow.db import migrate
+    from kim_workflow.email import formatting
+    from kim_workflow.services import contact_import, registry
+    from kim_workflow.services.contact_import import ImportResult
+else:
+    kim_app = lazy_module("kim_workflow.app")
+    formatting = lazy_module("kim_workflow.email.formatting")
+    contact_import = lazy_module("kim_workflow.services.contact_import")
+    migrate = lazy_module("kim_workflow.db.migrate")
+    registry = lazy_module("kim_workflow.services.registry")
+
+db_app = typer.Typer(cls=KimGroup, help="Datenbank-Schema (Alembic-Migrationen).", no_args_is_help=True)
+contacts_app = typer.Typer(cls=KimGroup, help="Ansprechpersonen der Kommunen.", no_args_is_help=True)
+kommunen_app = typer.Typer(cls=KimGroup, help="Die 36 Kommunen des Programms.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
-    kim = bootstrap(settings())
-    upgrade(kim.engine)
-    console.print(f"Datenbank auf Revision {current_revision(kim.engine)}.")
+    kim = kim_app.bootstrap(settings())
+    migrate.upgrade(kim.engine)
+    console.print(f"Datenbank auf Revision {migrate.current_revision(kim.engine)}.")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's schema revision."""
-    kim = bootstrap(settings())
-    console.print(f"aktuell: {current_revision(kim.engine)}, neueste: {head_revision()}")
+    kim = kim_app.bootstrap(settings())
+    console.print(f"aktuell: {migrate.current_revision(kim.engine)}, neueste: {migrate.head_revision()}")
 
 
 def seed() -> None:
     """Migrate and load the 36 Kommunen (idempotent)."""
-    kim = bootstrap(settings())
-    changed = prepare_database(kim)
+    kim = kim_app.bootstrap(settings())
+    changed = kim_app.prepare_database(kim)
     with session_scope(kim.engine) as session:
         total = len(registry.kommunen_overview(session))
     console.print(f"{changed} Kommunen angelegt oder korrigiert; {total} Kommunen im Register.")
@@ -131,7 +151,7 @@ def _set_active(email: str, *, active: bool, actor: str) -> None:
     if not count:
         err.print(f"Keine Ansprechperson mit der Adresse {email!r}.", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    console.print(f"{plural(count, 'Eintrag', 'Einträge')} {'aktiviert' if active else 'deaktiviert'}.")
+    console.print(f"{formatting.plural(count, 'Eintrag', 'Einträge')} {'aktiviert' if active else 'deaktiviert'}.")
 
 
 @kommunen_app.command("list")
@@ -149,7 +169,7 @@ def kommunen_list() -> None:
             for name, email, role, active in k.contacts
         )
         style = None if k.has_active_manager else "yellow"
-        table.add_row(k.ags, k.name, k.kind, people or "—", style=style)
+        table.add_row(escape(k.ags), escape(k.name), k.kind, escape(people or "—"), style=style)
     console.print(table)
     missing = sum(1 for k in overview if k.active and not k.has_active_manager)
     console.print(f"{len(overview)} Kommunen, davon {missing} ohne aktive Integrationsmanagerin/aktiven -manager.")

@@ -10,24 +10,17 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.engine import Engine
-from sqlmodel import func, select
 
-from kim_workflow.cli.common import EXIT_BAD_INPUT, console, err
-from kim_workflow.db.engine import make_engine, session_scope
-from kim_workflow.db.migrate import upgrade
-from kim_workflow.db.models import Kommune
-from kim_workflow.email.sink import CountingSink, free_port
-from kim_workflow.orchestration.up import PROJECT_ROOT
-from kim_workflow.settings import SmtpTls, load_settings
-from kim_workflow.simulation.flow_mode import load_flows, simulate_year_with_flows
-from kim_workflow.simulation.runner import SimulationResult, at, populate, simulate_year
-from kim_workflow.simulation.scenario import build_scenario
+from kim_workflow.cli.common import EXIT_BAD_INPUT, Year, console, err
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from kim_workflow.simulation.runner import SimulationResult
 
 FLOW_ENV = {
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",  # run logs still reach the UI; the terminal shows progress
@@ -50,6 +43,12 @@ def fresh_database() -> Iterator[str]:
 
 
 def prepare(url: str) -> Engine:
+    from sqlmodel import func, select
+
+    from kim_workflow.db.engine import make_engine, session_scope
+    from kim_workflow.db.migrate import upgrade
+    from kim_workflow.db.models import Kommune
+
     engine = make_engine(url)
     upgrade(engine)
     with session_scope(engine) as session:
@@ -71,6 +70,12 @@ def run(
     local_sink: bool = True,
 ) -> SimulationResult:
     """The simulation itself, with a progress bar per simulated month; through the flows if ``prefect_ui``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from kim_workflow.settings import SmtpTls, load_settings
+    from kim_workflow.simulation.runner import at, populate, simulate_year
+    from kim_workflow.simulation.scenario import build_scenario
+
     update: dict[str, object] = {"database_url": url, "smtp_host": host, "smtp_port": port}
     if local_sink:
         update["smtp_tls"] = SmtpTls.NONE
@@ -91,6 +96,9 @@ def run(
 
             if prefect_ui is None:
                 return simulate_year(engine, settings, scenario, kommunen=kommunen, on_month=month_done)
+            from kim_workflow.orchestration.up import PROJECT_ROOT
+            from kim_workflow.simulation.flow_mode import load_flows, simulate_year_with_flows
+
             flows = load_flows(PROJECT_ROOT)
             progress.console.print(
                 f"[bold green]Prefect-Oberfläche:[/] {prefect_ui}  (Läufe und Artefakte der Simulation)"
@@ -109,8 +117,10 @@ def prefect_backend(url: str, host: str, port: int, *, local_sink: bool) -> Iter
     Its own server, not the one of ``kim up``: the rehearsal's runs, artifacts and events must not mix with a real
     year's, nor trigger its deployments. Yields the UI address.
     """
+    from kim_workflow.email.sink import free_port
     from kim_workflow.orchestration.environment import QUIET, SERVER_TUNING
     from kim_workflow.orchestration.server import PrefectServer
+    from kim_workflow.settings import SmtpTls
 
     with tempfile.TemporaryDirectory(prefix="kim-simulation-prefect-") as home, ExitStack() as stack:
         os.environ.update({**QUIET, **SERVER_TUNING, "PREFECT_HOME": home})
@@ -155,7 +165,7 @@ def summary_table(result: SimulationResult, accepted: int | None) -> Table:
 
 
 def simulate(
-    year: Annotated[int, typer.Option(min=2000, max=2100, help="Förderjahr")] = 2026,
+    year: Year = 2026,
     kommunen: Annotated[int, typer.Option(min=1, max=100_000, help="Anzahl Kommunen (über 36: synthetische)")] = 36,
     seed: Annotated[int, typer.Option(help="Zufallsstartwert des Szenarios")] = 1,
     smtp_host: Annotated[str | None, typer.Option(help="SMTP-Server (sonst ein lokaler Zähl-Sink)")] = None,
@@ -169,6 +179,8 @@ def simulate(
     if keep_open and not prefect:
         err.print("[bold red]Fehler:[/] --keep-open gilt nur zusammen mit --prefect.")
         raise typer.Exit(EXIT_BAD_INPUT)
+    from kim_workflow.email.sink import CountingSink
+
     with fresh_database() as url, ExitStack() as stack:
         if smtp_host:
             host, port, sink = smtp_host, smtp_port or 25, None

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from kim_workflow.core.calendar import is_holiday, is_working_day, next_working_day, previous_working_day
 from kim_workflow.core.domain import MeetingType, Organiser
 from kim_workflow.core.policy import MeetingSeriesRule
-from kim_workflow.core.validation import InvalidValueError, check_header_safe
+from kim_workflow.core.validation import InvalidValueError, check_header_safe, check_multiline_safe
+from kim_workflow.core.years import FIRST_DAY, LAST_DAY, YEAR_MAX, YEAR_MIN
 
 TITLE_MAX = 300
 LOCATION_MAX = 500
@@ -26,7 +27,6 @@ URL_MAX = 1000
 AGENDA_MAX = 10_000
 REASON_MAX = 1000
 MAX_DURATION = timedelta(days=7)
-_MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class MeetingInputError(InvalidValueError):
@@ -69,10 +69,18 @@ def check_draft(draft: MeetingDraft, *, require_place: bool = False) -> MeetingD
 def check_times(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise MeetingInputError("Beginn und Ende brauchen eine Zeitzone.")
+    _check_in_range(start.date(), "Beginn")
+    _check_in_range(end.date(), "Ende")
     if end <= start:
         raise MeetingInputError("Das Ende des Termins muss nach dem Beginn liegen.")
     if end - start > MAX_DURATION:
         raise MeetingInputError("Ein Termin darf höchstens 7 Tage dauern.")
+
+
+def _check_in_range(day: date, field: str) -> None:
+    """Before any time-zone arithmetic: year 1 or 9999 would overflow there."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise MeetingInputError(f"{field}: {day:%d.%m.%Y} liegt außerhalb der Förderjahre {YEAR_MIN} bis {YEAR_MAX}.")
 
 
 def check_text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
@@ -112,9 +120,10 @@ def check_multiline(value: str | None, field: str, limit: int) -> str | None:
         return None
     if len(text) > limit:
         raise MeetingInputError(f"{field}: höchstens {limit} Zeichen (nicht {len(text)}).")
-    if _MULTILINE_CONTROL.search(text):
-        raise MeetingInputError(f"{field}: enthält unzulässige Steuerzeichen.")
-    return text
+    try:
+        return check_multiline_safe(text, field=field)
+    except InvalidValueError as exc:
+        raise MeetingInputError(str(exc)) from None
 
 
 def agenda_items(agenda: str | None) -> list[str]:
@@ -125,6 +134,7 @@ def agenda_items(agenda: str | None) -> list[str]:
 
 def local_datetime(day: date, at: time, zone: tzinfo) -> datetime:
     """``day`` at wall-clock time ``at`` in ``zone``; a time skipped by the DST change is refused."""
+    _check_in_range(day, "Datum")
     value = datetime.combine(day, at, tzinfo=zone)
     if value.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value.replace(tzinfo=None):
         raise MeetingInputError(f"{day:%d.%m.%Y} {at:%H:%M} Uhr gibt es wegen der Zeitumstellung nicht.")

@@ -27,6 +27,9 @@ Reader = Callable[[Any, str], Any]
 """Reads a raw value; the second argument is its dotted key path, for the error message."""
 
 
+MAX_EXTENSION_DAYS = 365  # the last funding year's deadline plus this stays within core.years.LAST_DAY
+
+
 class PolicyError(ValueError):
     """Malformed policy data; the message names the offending key."""
 
@@ -41,6 +44,8 @@ class ReportPolicy:
     reminder_days_before: tuple[int, ...] = (42, 14, 3)
     overdue_days_after: tuple[int, ...] = (1, 7)
     escalation_days_after: int = 7
+    max_extension_days: int = 120
+    """An extended deadline lies at most this many days after the original one (at most a year)."""
 
     def deadline(self, year: int) -> date:
         """The effective deadline: moved to the next working day if it is none and the switch is on."""
@@ -144,6 +149,7 @@ def _report_readers() -> dict[str, Reader]:
         "reminder_days_before": _days_before,
         "overdue_days_after": _days_after,
         "escalation_days_after": _positive,
+        "max_extension_days": lambda x, w: _int_in(x, w, range(1, MAX_EXTENSION_DAYS + 1)),
     }
 
 

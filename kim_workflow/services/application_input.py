@@ -12,10 +12,21 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+)
 from pydantic_core import ErrorDetails
 
 from kim_workflow.core.funding import ApplicationData, StaffShare, Violation
+from kim_workflow.core.validation import check_header_safe, check_multiline_safe
+from kim_workflow.core.years import YEAR_MAX, YEAR_MIN
 
 INVALID_INPUT = "invalid_input"
 MALFORMED_JSON = "malformed_json"
@@ -40,7 +51,18 @@ def to_decimal(value: object) -> Decimal:
 
 
 Amount = Annotated[Decimal, BeforeValidator(to_decimal)]
-Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+def _one_line(value: str) -> str:
+    return check_header_safe(value, field="Text")
+
+
+def _free_text(value: str) -> str:
+    return check_multiline_safe(value, field="Text")
+
+
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"), AfterValidator(_one_line)]
+Notes = Annotated[str, AfterValidator(_free_text)]
 
 
 class StaffInput(BaseModel):
@@ -58,13 +80,13 @@ class ApplicationInput(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     ags: str = Field(max_length=20, description="AGS der Kommune, z. B. 07315000")
-    year: StrictInt = Field(ge=2000, le=2100, description="Förderjahr")
+    year: StrictInt = Field(ge=YEAR_MIN, le=YEAR_MAX, description="Förderjahr")
     staff: list[StaffInput] = Field(max_length=50, description="Gefördertes Personal mit Stellenanteilen")
     personnel_costs_eur: Amount = Field(description="Beantragte Personalkosten")
     material_costs_eur: Amount = Field(description="Beantragte Sachkosten")
     overhead_costs_eur: Amount = Field(description="Gemeinkosten (nicht förderfähig, also 0)")
     position_in_administration: StrictBool = Field(description="Stelle in der Kommunalverwaltung angesiedelt")
-    notes: str | None = Field(default=None, max_length=4000, description="Anmerkungen (optional)")
+    notes: Notes | None = Field(default=None, max_length=4000, description="Anmerkungen (optional)")
 
     def to_data(self) -> ApplicationData:
         staff = tuple(StaffShare(person.name.strip(), person.fte) for person in self.staff)
@@ -151,7 +173,7 @@ def _violation(error: ErrorDetails) -> Violation:
             f"Zu lang (höchstens {ctx.get('max_length')} {'Zeichen' if kind == 'string_too_long' else 'Einträge'})."
         )
     elif kind in ("greater_than_equal", "less_than_equal"):
-        message = "Kein zulässiges Förderjahr (2000 bis 2100)."
+        message = f"Kein zulässiges Förderjahr ({YEAR_MIN} bis {YEAR_MAX})."
     else:
         message = _MESSAGES.get(kind, f"Ungültiger Wert ({kind}).")
     return Violation(INVALID_INPUT, field, message)

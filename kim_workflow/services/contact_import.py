@@ -11,27 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from sqlmodel import Session, select
 
+from kim_workflow.core.contact_sync import ChangeKind, ImportMode
 from kim_workflow.core.contacts import ContactRow, RowError, file_columns, parse_contacts
 from kim_workflow.core.validation import InvalidValueError, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, Kommune
-
-
-class ImportMode(StrEnum):
-    MERGE = "merge"
-    REPLACE = "replace"
-
-
-class ChangeKind(StrEnum):
-    CREATED = "neu"
-    CHANGED = "geändert"
-    REACTIVATED = "reaktiviert"
-    DEACTIVATED = "deaktiviert (fehlt in der Datei)"
-    KEPT_INACTIVE = "bleibt deaktiviert (mit --reactivate wieder aktivieren)"
 
 
 @dataclass(frozen=True, slots=True)

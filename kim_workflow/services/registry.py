@@ -8,13 +8,14 @@ from importlib import resources
 
 from sqlmodel import Session, col, func, select
 
+from kim_workflow.core.contact_sync import ImportMode
 from kim_workflow.core.contacts import ContactFileError
 from kim_workflow.core.domain import ContactRole
 from kim_workflow.core.registry import KommuneRecord, parse_kommunen
 from kim_workflow.core.validation import InvalidValueError, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, Kommune
-from kim_workflow.services.contact_import import ImportMode, ImportResult, import_contacts
+from kim_workflow.services.contact_import import ImportResult, import_contacts
 
 __all__ = [
     "ContactFileError",

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import DeliverableKind, DeliverableStatus
+from kim_workflow.core.policy import parse_policy
 from kim_workflow.core.status import is_late
 from kim_workflow.core.validation import InvalidValueError, check_header_safe
 from kim_workflow.db.events import record_event
+from kim_workflow.db.limits import max_length
 from kim_workflow.db.models import Deliverable, Kommune
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.lookups import cycle_for, kommune_by_ags
+
+REASON_MAX = max_length(Deliverable, "extension_reason")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ def record_submission(
         raise UseCaseError(f"Eingangsdatum {received_on:%d.%m.%Y} liegt in der Zukunft (heute: {today:%d.%m.%Y}).")
     kommune = kommune_by_ags(session, ags)
     deliverable = _deliverables(session, kommune, year)[kind]
+    if received_on < date(year, 1, 1):
+        raise UseCaseError(f"Eingangsdatum {received_on:%d.%m.%Y} liegt vor dem Förderjahr {year}.")
     if deliverable.received_on is not None:
         return SubmissionOutcome(kommune, deliverable, newly_recorded=False)
     late = is_late(received_on, deliverable.due_date)
@@ -82,6 +88,8 @@ class ExtensionOutcome:
     kommune: Kommune
     until: date
     extended: list[DeliverableKind]
+    shortened: bool = False
+    """The new date lies before the previous (already extended) one."""
 
 
 def extend_deadline(
@@ -95,13 +103,7 @@ def extend_deadline(
     actor: str,
 ) -> ExtensionOutcome:
     """Move the due date of every outstanding deliverable of one Kommune; the ladder re-plans from it."""
-    reason = reason.strip()
-    if not reason:
-        raise UseCaseError("Bitte einen Grund für die Fristverlängerung angeben.")
-    try:
-        check_header_safe(reason, field="Grund")
-    except InvalidValueError as exc:
-        raise UseCaseError(str(exc)) from None
+    reason = _extension_reason(reason)
     kommune = kommune_by_ags(session, ags)
     outstanding = [d for d in _deliverables(session, kommune, year).values() if d.received_on is None]
     if not outstanding:
@@ -111,9 +113,17 @@ def extend_deadline(
         raise UseCaseError(
             f"Die neue Frist {until:%d.%m.%Y} muss nach der ursprünglichen ({original:%d.%m.%Y}) liegen."
         )
+    limit = parse_policy(year, cycle_for(session, year).policy).report.max_extension_days
+    if until > original + timedelta(days=limit):
+        latest = original + timedelta(days=limit)
+        raise UseCaseError(
+            f"Die neue Frist {until:%d.%m.%Y} liegt mehr als {limit} Tage nach der ursprünglichen "
+            f"({original:%d.%m.%Y}); spätestens möglich: {latest:%d.%m.%Y}."
+        )
+    shortened = any(until < d.due_date for d in outstanding)
     changed = [d for d in outstanding if d.due_date != until]
     for deliverable in changed:
-        deliverable.due_date, deliverable.extension_reason = until, reason[:1000]
+        deliverable.due_date, deliverable.extension_reason = until, reason
         deliverable.due_revision += 1
     if changed:
         record_event(
@@ -124,6 +134,19 @@ def extend_deadline(
             subject_type="kommune",
             subject_id=ags,
             year=year,
-            payload={"until": until.isoformat(), "reason": reason[:1000], "kinds": [d.kind.value for d in changed]},
+            payload={"until": until.isoformat(), "reason": reason, "kinds": [d.kind.value for d in changed]},
         )
-    return ExtensionOutcome(kommune, until, [d.kind for d in changed])
+    return ExtensionOutcome(kommune, until, [d.kind for d in changed], shortened=shortened)
+
+
+def _extension_reason(reason: str) -> str:
+    """Required, one line, kept whole: longer than the column holds is refused, never cut."""
+    reason = reason.strip()
+    if not reason:
+        raise UseCaseError("Bitte einen Grund für die Fristverlängerung angeben.")
+    if len(reason) > REASON_MAX:
+        raise UseCaseError(f"Grund: höchstens {REASON_MAX} Zeichen (nicht {len(reason)}).")
+    try:
+        return check_header_safe(reason, field="Grund")
+    except InvalidValueError as exc:
+        raise UseCaseError(str(exc)) from None

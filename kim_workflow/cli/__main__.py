@@ -1,0 +1,5 @@
+"""``python -m kim_workflow.cli``: the same as ``kim``."""
+
+from kim_workflow.cli import main
+
+main()
