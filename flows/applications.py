@@ -31,13 +31,13 @@ DAY = 86_400
 def submit_application(
     application: Annotated[ApplicationForm, de("Antrag", "Kommune, Förderjahr, Personal und beantragte Beträge")],
     actor: FormActor = "prefect-ui",
-) -> dict[str, Any]:
+) -> dict[str, Any] | State[Any]:
     """Checks and stores the application and queues the receipt; an invalid one fails the run, nothing stored."""
     result = submit_application_task(application.to_input(), actor)
-    dispatch_outbox()
+    dispatch = dispatch_outbox()
     publish_application_overview([application.year])
     publish_events()  # kim.application.submitted starts application-decision
-    return result
+    return delivery_outcome(result, dispatch)
 
 
 @flow(name="application-decision", description="Auf die Entscheidung des Ministeriums über einen Antrag warten")
@@ -113,10 +113,10 @@ def _claim(application_id: int, run_id: str, take_over: bool) -> dict[str, Any]:
 
 
 @flow(name="application-window", description="Aufruf zur Antragstellung und Erinnerungen an die Antragsfrist")
-def application_window(today: Today = None) -> list[dict[str, Any]]:
+def application_window(today: Today = None) -> list[dict[str, Any]] | State[Any]:
     """Daily: the call once per Kommune and year, reminders before the deadline; a second run sends nothing twice."""
     day = today or local_today()
     summaries = plan_application_window(day)
-    dispatch_outbox()
+    dispatch = dispatch_outbox()
     publish_application_overview([s["year"] for s in summaries])
-    return summaries
+    return delivery_outcome(summaries, dispatch)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from prefect import flow
+from prefect import State, flow
 from pydantic import BaseModel
 
 from kim_workflow.orchestration.cycle_tasks import (
@@ -17,6 +17,7 @@ from kim_workflow.orchestration.cycle_tasks import (
     record_submission_task,
 )
 from kim_workflow.orchestration.forms import Actor, DeliverableChoice, GermanDate, Kommune, Year, de
+from kim_workflow.orchestration.outcomes import delivery_outcome
 
 FundingYear = Annotated[Year, de("Förderjahr", "z. B. 2026")]
 
@@ -71,8 +72,8 @@ def extend_deadline(
 
 
 @flow(name="submission-received", description="Bestätigung sofort versenden und Status aktualisieren")
-def submission_received(year: FundingYear) -> dict[str, Any]:
+def submission_received(year: FundingYear) -> dict[str, Any] | State[Any]:
     """Triggered by ``kim.submission.received`` and ``kim.deadline.extended`` (see prefect.yaml)."""
     report = dispatch_outbox()
     publish_status_artifacts(local_today(), [year])
-    return report
+    return delivery_outcome(report, report)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from prefect import flow
+from prefect import State, flow
 from pydantic import BaseModel, Field
 
 from kim_workflow.core.domain import Organiser
@@ -39,6 +39,7 @@ from kim_workflow.orchestration.meeting_tasks import (
     publish_meetings_artifact,
     record_attendance_task,
 )
+from kim_workflow.orchestration.outcomes import delivery_outcome
 
 MeetingId = Annotated[int, Field(ge=1), de("Termin-Nr.", "Die Nummer des Termins (siehe Artefakt kim-meetings-<Jahr>)")]
 TIME = "TT.MM.JJJJ HH:MM, Ortszeit, z. B. 10.06.2026 10:00"
@@ -140,20 +141,20 @@ def meeting_attendance(
 
 
 @flow(name="meeting-notify", description="Einladung, Aktualisierung oder Absage eines Termins versenden")
-def meeting_notify(meeting_id: MeetingId) -> dict[str, Any]:
+def meeting_notify(meeting_id: MeetingId) -> dict[str, Any] | State[Any]:
     """Triggered by ``kim.meeting.*`` events; a re-run sends nothing twice."""
     result = notify_meeting_task(meeting_id)
     result["dispatch"] = dispatch_outbox()
     publish_meetings_artifact([result["year"]])
     publish_events()
-    return result
+    return delivery_outcome(result, result["dispatch"])
 
 
 @flow(name="meeting-reminders", description="Terminerinnerungen (7 und 1 Tag vorher) planen und versenden")
-def meeting_reminders(today: Today = None, dry_run: DryRun = False) -> dict[str, Any]:
+def meeting_reminders(today: Today = None, dry_run: DryRun = False) -> dict[str, Any] | State[Any]:
     """``today`` defaults to the current day in Europe/Berlin; a second run on the same day sends nothing twice."""
     day = today or local_today()
     result = plan_meeting_reminders_task(day, dry_run)
     result["dispatch"] = None if dry_run else dispatch_outbox()
     publish_meetings_artifact(sorted({day.year, *result["years"]}))
-    return result
+    return delivery_outcome(result, result["dispatch"])

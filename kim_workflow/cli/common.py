@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from kim_workflow.app import App
+    from kim_workflow.email.dispatcher import DispatchReport
     from kim_workflow.settings import Settings
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_UNEXPECTED", "Actor", "Id", "Ids", "Year", "console", "err"]
@@ -123,3 +124,16 @@ def publish_events(kim: App) -> None:
         console.print(
             f"[yellow]Ereignis noch nicht an Prefect übergeben ({type(exc).__name__}); kim up holt das nach.[/]"
         )
+
+
+def dispatch_now(kim: App, *, limit: int | None = None) -> DispatchReport:
+    """Send what is due, print the summary and every email that could not be delivered (the ministry is told)."""
+    from kim_workflow.services.delivery_problems import dispatch_and_report
+
+    delivery = dispatch_and_report(kim.engine, kim.settings, now=utc_now(), limit=limit)
+    console.print(delivery.report.summary(), markup=False, highlight=False)  # the summary lists the errors too
+    for line in delivery.problem_lines():
+        err.print(f"Nicht zugestellt: {line}", markup=False, highlight=False)
+    if delivery.problems:
+        err.print("Das Ministerium erhält dazu eine Sammelmeldung (delivery_failed).", markup=False)
+    return delivery.report

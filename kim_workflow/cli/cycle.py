@@ -14,6 +14,7 @@ from kim_workflow.cli.common import (
     Actor,
     Year,
     console,
+    dispatch_now,
     parse_day,
     publish_events,
     ready_app,
@@ -132,7 +133,6 @@ def sweep(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Nur anzeigen, wer was bekäme; nichts ändern")] = False,
 ) -> None:
     """The daily sweep for one day: plan, queue and send reminders (the same logic as the daily deployment)."""
-    from kim_workflow.email.dispatcher import dispatch_sync
     from kim_workflow.services.sweep import sweep_day
 
     kim = ready_app()
@@ -147,8 +147,7 @@ def sweep(
         console.print("Kein offenes Förderjahr.")
     if dry_run:
         return
-    report = dispatch_sync(kim.engine, kim.settings, now=utc_now())
-    console.print(report.summary(), markup=False)
+    dispatch_now(kim)
     publish_events(kim)
 
 

@@ -21,6 +21,7 @@ from kim_workflow.cli.common import (
     Actor,
     Year,
     console,
+    dispatch_now,
     err,
     parse_day,
     ready_app,
@@ -209,14 +210,12 @@ def minutes(
 @meeting_app.command("notify")
 def notify(meeting_id: MeetingId) -> None:
     """Queue and send the invitation, update or cancellation now (what the flow meeting-notify does)."""
-    from kim_workflow.email.dispatcher import dispatch_sync
-
     kim = ready_app()
     with use_case(kim) as session:
         result = notifications.notify_meeting(session, kim.settings, meeting_id=meeting_id, now=utc_now())
     planned = ", ".join(f"{n} × {kind}" for kind, n in sorted(result.counts.items())) or "nichts"
     console.print(f"Geplant: {planned}; {result.queued} neu im Postausgang.")
-    console.print(dispatch_sync(kim.engine, kim.settings, now=utc_now()).summary(), markup=False)
+    dispatch_now(kim)
     publish_events(kim)
 
 
@@ -226,8 +225,6 @@ def reminders(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Nur anzeigen; nichts ändern")] = False,
 ) -> None:
     """The day's meeting reminders (what the daily flow meeting-reminders does)."""
-    from kim_workflow.email.dispatcher import dispatch_sync
-
     kim = ready_app()
     day = parse_day(today, "--today") if today else today_in(kim)
     with use_case(kim) as session:
@@ -238,7 +235,7 @@ def reminders(
         console.print(f"  {email.recipient}: {email.subject}", highlight=False, markup=False)
     console.print(f"{len(run.emails)} Erinnerungen {'würden geplant' if dry_run else 'geplant'}, {run.queued} neu.")
     if not dry_run:
-        console.print(dispatch_sync(kim.engine, kim.settings, now=utc_now()).summary(), markup=False)
+        dispatch_now(kim)
 
 
 @meeting_app.command("list")

@@ -9,7 +9,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kim_workflow.cli.common import EXIT_UNEXPECTED, Actor, Ids, console, err, ready_app, settings, use_case, utc_now
+from kim_workflow.cli.common import (
+    EXIT_UNEXPECTED,
+    Actor,
+    Ids,
+    console,
+    dispatch_now,
+    err,
+    ready_app,
+    settings,
+    use_case,
+    utc_now,
+)
 from kim_workflow.cli.errors import KimGroup
 from kim_workflow.cli.lazy import lazy_module
 from kim_workflow.core.domain import OutboxStatus
@@ -47,11 +58,8 @@ def outbox_list(
 @outbox_app.command("dispatch")
 def outbox_dispatch(limit: Annotated[int | None, typer.Option(min=1, max=1_000_000)] = None) -> None:
     """Send every due message now; SMTP trouble is recorded per message."""
-    from kim_workflow.email.dispatcher import dispatch_sync
-
     kim = ready_app()
-    report = dispatch_sync(kim.engine, kim.settings, now=utc_now(), limit=limit)
-    console.print(report.summary(), markup=False, highlight=False)  # the summary lists the errors too
+    report = dispatch_now(kim, limit=limit)
     if not report.sent and (report.claimed or report.errors):
         err.print("Fehler: keine fällige Nachricht konnte gesendet werden (siehe oben).", markup=False)
         raise typer.Exit(EXIT_UNEXPECTED)

@@ -127,9 +127,11 @@ class DeliveryRound:
 _STATUS_DE = {OutboxStatus.FAILED: "fehlgeschlagen", OutboxStatus.UNKNOWN: "ungeklärt"}
 
 
-def dispatch_and_report(engine: Engine, settings: Settings, *, now: datetime) -> DeliveryRound:
+def dispatch_and_report(
+    engine: Engine, settings: Settings, *, now: datetime, limit: int | None = None
+) -> DeliveryRound:
     """Send what is due, then tell the ministry about new problems (the notice itself goes out right away)."""
-    report = dispatch_sync(engine, settings, now=now)
+    report = dispatch_sync(engine, settings, now=now, limit=limit)
     with session_scope(engine) as session:
         reported = report_new_problems(session, settings, now=now)
     if reported.notice_queued and not report.disabled:

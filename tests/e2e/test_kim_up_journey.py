@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from kim_workflow.services import registry
+from tests.support.databases import is_postgres
 from tests.support.kim_up import KimUp, wait_for
 
 MAINZ = "07315000"
@@ -60,8 +61,11 @@ def resume(kim: KimUp, run_id: str, **answer: str) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_kim_up_delivers_mail_and_keeps_a_decision_form_across_restarts(tmp_path: Path) -> None:
-    kim = KimUp(tmp_path / "data", tmp_path / "kim-up.log")
+def test_kim_up_delivers_mail_and_keeps_a_decision_form_across_restarts(tmp_path: Path, database_url: str) -> None:
+    """On the embedded default (SQLite), or on the test run's PostgreSQL schema when the suite runs on it."""
+    kim = KimUp(
+        tmp_path / "data", tmp_path / "kim-up.log", database_url=database_url if is_postgres(database_url) else None
+    )
     kim.start()
     try:
         contacts = tmp_path / "contacts.csv"

@@ -91,3 +91,29 @@ def test_bad_submission_fails_the_run_visibly_and_stores_nothing(year_env: str) 
         )
     with session_scope(make_engine(year_env)) as session:
         assert session.exec(select(OutboxMessage)).all() == []
+
+
+def test_an_email_that_bounces_fails_the_run_lists_it_and_tells_the_ministry_once(
+    year_env: str, smtp_server: SmtpServer
+) -> None:
+    bounced = f"im{MAINZ}@kommune.example"
+    smtp_server.handler.behaviour.reject_rcpt_550.add(bounced)
+    record_submission(
+        Submission(ags=MAINZ, year=2026, kind=DeliverableKind.ANNUAL_REPORT, received_on=date(2026, 11, 20)),
+        actor="test",
+    )
+    state = submission_received(year=2026, return_state=True)
+    assert state.is_failed() and "1 E-Mail(s) nicht zugestellt" in (state.message or "")
+    [notice] = [r for r in smtp_server.handler.received if r.message["Subject"].startswith("Zustellung fehlgeschlagen")]
+    assert notice.rcpt_tos == ["integration@mffki.rlp.de"]
+    body = notice.message.get_body(("plain",)).get_content()
+    assert bounced in body and "550" in body and "Eingangsbestätigung" in body
+    table = asyncio.run(artifact("kim-outbox-failed"))
+    rows = json.loads(table.data)
+    assert [(r["Art"], r["Status"]) for r in rows] == [("submission_confirmation", "fehlgeschlagen")]
+    with session_scope(make_engine(year_env)) as session:
+        failed = session.exec(select(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.FAILED)).one()
+        assert failed.problem_reported_at is not None
+    again = submission_received(year=2026, return_state=True)  # nothing new: a green run, no second notice
+    assert again.is_completed()
+    assert len([r for r in smtp_server.handler.received if "Zustellung" in r.message["Subject"]]) == 1

@@ -40,11 +40,15 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60, every
 class KimUp:
     """``kim up --port P`` with a data folder of its own, no SMTP settings and no outside Prefect."""
 
-    def __init__(self, data_dir: Path, log_path: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, log_path: Path, port: int | None = None, database_url: str | None = None
+    ) -> None:
         self.data_dir, self.log_path = data_dir, log_path
         self.port = port or free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KIM_"))}
         self.env.update({"KIM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+        if database_url:  # e.g. the test run's PostgreSQL schema; by default kim up's own SQLite file
+            self.env["KIM_DATABASE_URL"] = database_url
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[str] | None = None
 
