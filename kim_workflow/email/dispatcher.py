@@ -35,6 +35,7 @@ from aiosmtplib.typing import Default
 from sqlalchemy.engine import Connection, Engine
 
 from kim_workflow.core.domain import OutboxStatus
+from kim_workflow.core.validation import InvalidValueError
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import OutboxMessage
@@ -724,8 +725,9 @@ class _Run:
         try:
             payload = render(message, sender=self.settings.mail_from, reply_to=self.settings.mail_reply_to,
                              date=self.clock())  # fmt: skip
-        except Exception as exc:
-            return Outcome(message, Result.FAILED, None, f"Nachricht konnte nicht erstellt werden: {_text(exc)}")
+        except Exception as exc:  # a bad header value (HeaderTextError) is reported in German as it is
+            reason = str(exc) if isinstance(exc, InvalidValueError) else _text(exc)
+            return Outcome(message, Result.FAILED, None, f"Nachricht konnte nicht erstellt werden: {reason}")
         reused = connection.used
         outcome = await self._attempt(connection, message, payload)
         broken = outcome.result is Result.RETRY and outcome.code is None and not connection.is_open

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from functools import lru_cache
 
-from kim_workflow.core.validation import check_header_safe
+from kim_workflow.core.header_text import HeaderTextError, check_header_text, forbidden_in_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """Everything the wire needs; all header values are checked for CR/LF before use."""
+    """Everything the wire needs; every header value is checked (:mod:`kim_workflow.core.header_text`) before use."""
 
     sender: str
     recipient: str
@@ -85,6 +85,7 @@ def build_message(envelope: Envelope) -> EmailMessage:
     message.add_alternative(envelope.html, subtype="html", charset="utf-8", cte="quoted-printable")
     for attachment in envelope.attachments:
         _attach(message, attachment)
+    _check_parsed_headers(message)
     return message
 
 
@@ -119,7 +120,8 @@ def wire_bytes(envelope: Envelope) -> bytes:
     _check_headers(envelope)
     if not _fast_path_fits(envelope):  # non-ASCII addresses go out as SMTPUTF8 (the sender asks for it)
         utf8 = not all(a.isascii() for a in envelope.all_recipients)
-        return build_message(envelope).as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+        data = build_message(envelope).as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+        return _only_expected_headers(data, envelope)
     token = hashlib.sha256(envelope.message_id.encode()).hexdigest()[:24]
     # "=_" never occurs in quoted-printable or base64 bodies, so these boundaries cannot clash with the content.
     alternative = f"=_kim_alt_{token}".encode()
@@ -145,12 +147,12 @@ def wire_bytes(envelope: Envelope) -> bytes:
     ]
     if not envelope.attachments:
         lines.append(_multipart_type(b"alternative", alternative))
-        return b"\r\n".join(lines) + b"\r\n\r\n" + _multipart_body(alternative, body)
+        return _only_expected_headers(b"\r\n".join(lines) + b"\r\n\r\n" + _multipart_body(alternative, body), envelope)
     mixed = f"=_kim_mix_{token}".encode()
     inner = _multipart_type(b"alternative", alternative) + b"\r\n\r\n" + _multipart_body(alternative, body)
     parts = [inner, *(_attachment_part(a) for a in envelope.attachments)]
     lines.append(_multipart_type(b"mixed", mixed))
-    return b"\r\n".join(lines) + b"\r\n\r\n" + _multipart_body(mixed, parts)
+    return _only_expected_headers(b"\r\n".join(lines) + b"\r\n\r\n" + _multipart_body(mixed, parts), envelope)
 
 
 _SAFE_PARAMETER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
@@ -227,6 +229,7 @@ def _attachment_part(attachment: Attachment) -> bytes:
 
 
 def _check_headers(envelope: Envelope) -> None:
+    """Every value that becomes a header (or a header parameter) is header text; raise ``HeaderTextError``."""
     for name, value in (
         ("From", envelope.sender),
         ("To", envelope.recipient),
@@ -234,5 +237,34 @@ def _check_headers(envelope: Envelope) -> None:
         ("Message-ID", envelope.message_id),
         ("Reply-To", envelope.reply_to or ""),
         *(("Cc", c) for c in envelope.cc),
+        *(("Dateiname", a.filename) for a in envelope.attachments),
+        *(("Content-Type", a.content_type) for a in envelope.attachments),
     ):
-        check_header_safe(value, field=name)
+        check_header_text(value, field=name)
+
+
+def _check_parsed_headers(message: EmailMessage) -> None:
+    """The headers as the standard library holds them (encoded words decoded) are still header text."""
+    for name, value in message.items():
+        problem = forbidden_in_header(str(value))
+        if problem is not None:
+            raise HeaderTextError(f"{name}: {problem}")
+
+
+def expected_headers(envelope: Envelope) -> list[str]:
+    """The top-level header names, in order, of the message built from ``envelope`` (both paths)."""
+    names = ["From", "To", *(["Cc"] if envelope.cc else []), *(["Reply-To"] if envelope.reply_to else [])]
+    return [*names, "Subject", "Date", "Message-ID", "Auto-Submitted", "X-Auto-Response-Suppress",
+            "MIME-Version", "Content-Type"]  # fmt: skip
+
+
+def _only_expected_headers(data: bytes, envelope: Envelope) -> bytes:
+    """``data`` if its header block holds exactly the expected headers (no line of a value became a header)."""
+    block = data[: data.find(b"\r\n\r\n")]
+    found = [line.split(b":", 1)[0].decode("ascii", "replace") for line in block.split(b"\r\n")
+             if line[:1] not in (b" ", b"\t")]  # fmt: skip
+    expected = expected_headers(envelope)
+    if sorted(found) != sorted(expected):
+        extra = sorted(set(found) - set(expected)) or found
+        raise HeaderTextError(f"Nachricht hätte unerwartete Kopfzeilen ({', '.join(extra)}); nicht versendet")
+    return data

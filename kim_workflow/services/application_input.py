@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 from pydantic_core import ErrorDetails
 
 from kim_workflow.core.funding import ApplicationData, StaffShare, Violation
+from kim_workflow.core.header_text import normalise_body_text
 
 INVALID_INPUT = "invalid_input"
 MALFORMED_JSON = "malformed_json"
@@ -76,7 +77,7 @@ class ApplicationInput(BaseModel):
             material_costs_eur=self.material_costs_eur,
             overhead_costs_eur=self.overhead_costs_eur,
             position_in_administration=self.position_in_administration,
-            notes=(self.notes or "").strip() or None,
+            notes=normalise_body_text(self.notes or "").strip() or None,
         )
 
 
