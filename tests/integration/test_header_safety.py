@@ -70,7 +70,8 @@ def _fresh_start(engine: Engine, ags: str, name: str, number: int) -> None:
             session.flush()
         for contact in session.exec(select(Contact).where(col(Contact.kommune_id) == kommune.id)):
             contact.active = False
-        session.add(Contact(kommune_id=kommune.id, name=name[:200], email=f"im{ags}.{number}@kommune.example",
+        name = name.replace("\x00", "")[:200] or "x"  # PostgreSQL stores no NUL (the import refuses it anyway)
+        session.add(Contact(kommune_id=kommune.id, name=name, email=f"im{ags}.{number}@kommune.example",
                             role=ContactRole.INTEGRATION_MANAGER, created_at=NOW, updated_at=NOW))  # fmt: skip
 
 
