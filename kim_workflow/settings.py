@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     dispatch_backoff_seconds: float = Field(default=60.0, gt=0)
     dispatch_backoff_cap_seconds: float = Field(default=6 * 3600.0, gt=0)
     send_enabled: bool = True
+    smtp_allow_plaintext_auth_on_loopback: bool = Field(
+        default=False, description="log in without TLS, only to a server on this machine (127.0.0.1, ::1)"
+    )
+    outbox_stale_after_seconds: float = Field(
+        default=900.0, gt=0, description="claimed/sending rows of a dead dispatcher are recovered after this long"
+    )
+    dispatch_db_retry_seconds: float = Field(
+        default=60.0, ge=0, description="how long a dispatch waits out a lost database connection"
+    )
 
     @model_validator(mode="after")
     def _derive_database_url(self) -> Settings:

@@ -17,8 +17,9 @@ from urllib.parse import urlsplit
 
 from kim_workflow.core.calendar import is_holiday, is_working_day, next_working_day, previous_working_day
 from kim_workflow.core.domain import MeetingType, Organiser
+from kim_workflow.core.header_text import check_header_text, normalise_body_text
 from kim_workflow.core.policy import MeetingSeriesRule
-from kim_workflow.core.validation import InvalidValueError, check_header_safe, check_multiline_safe
+from kim_workflow.core.validation import InvalidValueError, check_multiline_safe
 from kim_workflow.core.years import FIRST_DAY, LAST_DAY, YEAR_MAX, YEAR_MIN
 
 TITLE_MAX = 300
@@ -84,7 +85,7 @@ def _check_in_range(day: date, field: str) -> None:
 
 
 def check_text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
-    """A one-line text: no CR, LF, NUL or other control characters, at most ``limit`` characters."""
+    """A one-line text that may reach a header (:func:`~kim_workflow.core.header_text.check_header_text`)."""
     text = (value or "").strip()
     if not text:
         if required:
@@ -93,7 +94,7 @@ def check_text(value: str | None, field: str, limit: int, *, required: bool = Fa
     if len(text) > limit:
         raise MeetingInputError(f"{field}: höchstens {limit} Zeichen (nicht {len(text)}).")
     try:
-        return check_header_safe(text, field=field)
+        return check_header_text(text, field=field)
     except InvalidValueError as exc:
         raise MeetingInputError(str(exc)) from None
 
@@ -114,8 +115,8 @@ def check_agenda(value: str | None) -> str | None:
 
 
 def check_multiline(value: str | None, field: str, limit: int) -> str | None:
-    """Several lines are fine; other control characters (NUL …) are not."""
-    text = (value or "").replace("\r\n", "\n").strip()
+    """Several lines are fine (normalised to LF, NUL removed); other control characters are not."""
+    text = normalise_body_text(value or "").strip()
     if not text:
         return None
     if len(text) > limit:

@@ -6,7 +6,6 @@ import re
 
 # Invisible or direction-changing characters: they make a name or subject read differently from what it is.
 _INVISIBLE = r"\u0085\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-_CONTROL = re.compile(rf"[\x00-\x1f\x7f\u2028\u2029{_INVISIBLE}]")
 _MULTILINE_CONTROL = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f{_INVISIBLE}]")
 AGS_PATTERN = re.compile(r"^\d{8}$")
 
@@ -16,12 +15,11 @@ class InvalidValueError(ValueError):
 
 
 def check_header_safe(value: str, *, field: str) -> str:
-    """Return a one-line ``value`` if it holds no control, bidi-override or zero-width character, else raise."""
-    if _CONTROL.search(value):
-        raise InvalidValueError(
-            f"{field}: enthält unzulässige Steuerzeichen oder unsichtbare Zeichen (z. B. Zeilenumbruch)"
-        )
-    return value
+    """Return a one-line ``value`` if it may reach an email header, else raise (the one rule of
+    :mod:`kim_workflow.core.header_text`: no line break, control, bidi or zero-width character, no encoded word)."""
+    from kim_workflow.core.header_text import check_header_text  # it builds on InvalidValueError defined here
+
+    return check_header_text(value, field=field)
 
 
 def check_multiline_safe(value: str, *, field: str) -> str:

@@ -19,6 +19,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,10 +36,12 @@ from aiosmtplib.typing import Default
 from sqlalchemy.engine import Connection, Engine
 
 from kim_workflow.core.domain import OutboxStatus
+from kim_workflow.core.validation import InvalidValueError
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import OutboxMessage
 from kim_workflow.email.mime import Attachment, Envelope, address_only, wire_bytes
+from kim_workflow.email.smtp_auth import plaintext_auth_problem
 from kim_workflow.settings import Settings, SmtpTls
 
 __all__ = [
@@ -57,7 +60,9 @@ __all__ = [
     "mark_sending",
     "record_outcomes",
     "recover_stale",
+    "release_claims",
     "render",
+    "with_db_retry",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,6 +75,8 @@ STALE_AFTER = timedelta(minutes=15)
 ERROR_MAX = 2000
 ACTOR = "system:dispatcher"
 SQLITE_HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+DB_RETRY_FIRST_SECONDS, DB_RETRY_CAP_SECONDS = 0.05, 2.0
+_SQLITE_TRANSIENT = ("locked", "busy", "disk i/o", "unable to open")
 STALE_TEXT = (
     "Versand wurde unterbrochen (Prozess beendet?); ob der Server die Nachricht angenommen hat, ist unbekannt. "
     "Bitte prüfen und erneut senden oder verwerfen."
@@ -179,6 +186,35 @@ class RetryPolicy:
 # --- database side -------------------------------------------------------------------------------------------
 
 
+def is_transient_db_error(exc: BaseException) -> bool:
+    """A lost or busy connection (worth retrying), not a wrong statement."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
+        return True
+    if not isinstance(exc, sa.exc.OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        return any(word in str(exc.orig).lower() for word in _SQLITE_TRANSIENT)
+    return True
+
+
+def with_db_retry(function: Callable[[], _R], *, budget_seconds: float, what: str) -> _R:
+    """``function()``, called again with exponential backoff while the database connection is lost or busy, for at
+    most ``budget_seconds``; then (or for any other error) the error is raised. ``function`` must be one
+    transaction that is safe to repeat (the outbox statements are: each checks the row's status and owner)."""
+    delay, deadline = DB_RETRY_FIRST_SECONDS, monotonic() + budget_seconds
+    while True:
+        try:
+            return function()
+        except sa.exc.DBAPIError as exc:
+            if not is_transient_db_error(exc) or monotonic() + delay > deadline:
+                raise
+            log.warning("Datenbankverbindung unterbrochen (%s: %s); neuer Versuch in %.2f s", what, exc.orig, delay)
+        time.sleep(delay)
+        delay = min(delay * 2, DB_RETRY_CAP_SECONDS)
+
+
 def _due(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(_T.c.status == OutboxStatus.PENDING, _T.c.next_attempt_at <= now)
 
@@ -235,10 +271,13 @@ def _claimed(row: Any) -> ClaimedMessage:
 
 
 def mark_sending(engine: Engine, ids: Sequence[int], *, worker_id: str) -> set[int]:
-    """claimed → sending for those of ``ids`` this worker still holds (committed before any of them is sent)."""
+    """claimed → sending for those of ``ids`` this worker still holds (committed before any of them is sent).
+
+    Safe to repeat after a lost connection: rows this worker already marked are returned again."""
+    held = (OutboxStatus.CLAIMED, OutboxStatus.SENDING)
     statement = (
         sa.update(_T)
-        .where(_T.c.id.in_(ids), _T.c.claimed_by == worker_id, _T.c.status == OutboxStatus.CLAIMED)
+        .where(_T.c.id.in_(ids), _T.c.claimed_by == worker_id, _T.c.status.in_(held))
         .values(status=OutboxStatus.SENDING)
     )
     with engine.begin() as connection:
@@ -280,10 +319,25 @@ def recover_stale(engine: Engine, *, now: datetime, older_than: timedelta = STAL
     return recovery
 
 
+def release_claims(engine: Engine, *, worker_id: str) -> int:
+    """Rows still ``claimed`` by this worker after its dispatch (a claim whose answer a lost connection swallowed)
+    go back to ``pending``, their attempt not counted; never-sent rows, so not ``unknown``."""
+    release = (
+        sa.update(_T)
+        .where(_T.c.status == OutboxStatus.CLAIMED, _T.c.claimed_by == worker_id)
+        .values(status=OutboxStatus.PENDING, attempts=_T.c.attempts - 1, claimed_at=None, claimed_by=None)
+    )
+    with engine.begin() as connection:
+        return int(connection.execute(release).rowcount)
+
+
 def record_outcomes(
     engine: Engine, outcomes: Sequence[Outcome], *, at: datetime, retry: RetryPolicy, worker_id: str
 ) -> Tally:
-    """Write outcomes in one transaction, one statement per outcome group; failures get a domain event."""
+    """Write outcomes in one transaction, one statement per outcome group; failures get a domain event.
+
+    Safe to repeat after a lost connection: only rows this worker still holds change, and a failure's event is
+    written only with the change of its row (failures are rare: one statement each)."""
     groups, tally = _group(outcomes, at=at, retry=retry)
     with session_scope(engine) as session:
         connection = session.connection()
@@ -292,9 +346,12 @@ def record_outcomes(
             connection.execute(statement.values(status=OutboxStatus.SENT, sent_at=at, last_error=None))
         _update_each(connection, groups["noted"], worker_id, sent=True, status=OutboxStatus.SENT, sent_at=at)
         _update_each(connection, groups["pending"], worker_id, status=OutboxStatus.PENDING, next_attempt_at=_b("next"))
-        _update_each(connection, groups["failed"], worker_id, status=OutboxStatus.FAILED)
         _update_each(connection, groups["unknown"], worker_id, status=OutboxStatus.UNKNOWN)
+        failed = sa.update(_T).where(_T.c.id == _b("id"), *_mine(worker_id)).values(status=OutboxStatus.FAILED,
+                                                                                    last_error=_b("error"))  # fmt: skip
         for row in groups["failed"]:
+            if connection.execute(failed, {"b_id": row["b_id"], "b_error": row["b_error"]}).rowcount != 1:
+                continue  # written before the connection was lost (or no longer ours)
             message = row["message"]
             payload = {"kind": message.kind, "subject_ref": message.subject_ref, "code": row["code"]}
             payload |= {"contact_id": message.contact_id, "attempts": message.attempts}
@@ -573,6 +630,9 @@ class _Run:
         self.recorder = _Recorder(self._write, report)
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kim-dispatch-db")
         self.envelope_from = address_only(settings.mail_from)
+        self.db_budget = settings.dispatch_db_retry_seconds
+        # an outcome (above all a 250) is kept until written: for as long as the rows stay ours
+        self.outcome_budget = max(self.db_budget, settings.outbox_stale_after_seconds)
 
     def clock(self) -> datetime:
         """The passed-in ``now`` advanced by how long this dispatch has run (for claimed_at, sent_at, Date)."""
@@ -580,19 +640,28 @@ class _Run:
 
     async def _db(self, function: Callable[..., _R], *args: Any, **kwargs: Any) -> _R:
         """Database work of this dispatch, one statement at a time on one thread: claims, marks and outcome writes
-        never wait for each other's write lock (SQLite's busy handler sleeps in steps of milliseconds)."""
-        return await asyncio.get_running_loop().run_in_executor(self.db, partial(function, *args, **kwargs))
+        never wait for each other's write lock (SQLite's busy handler sleeps in steps of milliseconds).
+        A lost connection is retried for ``dispatch_db_retry_seconds``."""
+        return await self._db_within(self.db_budget, partial(function, *args, **kwargs))
+
+    async def _db_within(self, budget: float, call: Callable[[], _R]) -> _R:
+        retrying = partial(with_db_retry, call, budget_seconds=budget, what=getattr(call, "func", call).__name__)
+        return await asyncio.get_running_loop().run_in_executor(self.db, retrying)
 
     async def _write(self, outcomes: list[Outcome]) -> Tally:
         worker = self.report.worker_id
-        return await self._db(record_outcomes, self.engine, outcomes, at=self.clock(), retry=self.retry,
-                              worker_id=worker)  # fmt: skip
+        write = partial(record_outcomes, self.engine, outcomes, at=self.clock(), retry=self.retry, worker_id=worker)
+        return await self._db_within(self.outcome_budget, write)
 
     async def execute(self) -> None:
         try:
             cap = self.settings.dispatch_concurrency
             cap = cap if self.limit is None else min(self.limit, cap)
-            due = await self._db(count_due, self.engine, now=self.now, cap=cap) if cap > 0 else 0
+            try:
+                due = await self._db(count_due, self.engine, now=self.now, cap=cap) if cap > 0 else 0
+            except sa.exc.DBAPIError as exc:
+                self._error(f"Datenbank nicht erreichbar ({_db_text(exc)}); nichts versendet")
+                return
             connections = await self._connect(min(due, self.settings.dispatch_concurrency)) if due else []
             if connections:
                 try:
@@ -618,7 +687,18 @@ class _Run:
             for message in self.leftover:
                 self.recorder.add(Outcome(message, Result.RELEASED, None, "Nicht versendet: Versand abgebrochen"))
             self.recorder.close()
+            await self._finish(recorder)
+
+    async def _finish(self, recorder: asyncio.Task[None]) -> None:
+        """Wait until every outcome is written, then hand back claims a lost connection left without an answer."""
+        try:
             await recorder
+            await self._db(release_claims, self.engine, worker_id=self.report.worker_id)
+        except sa.exc.DBAPIError as exc:
+            self._error(
+                f"Ergebnisse konnten nicht gespeichert werden, Datenbank nicht erreichbar ({_db_text(exc)}); "
+                "die betroffenen Nachrichten werden nach KIM_OUTBOX_STALE_AFTER_SECONDS als ungeklärt markiert"
+            )
 
     def _recorder_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is not None:
@@ -641,14 +721,12 @@ class _Run:
         remaining = self.limit
         while not self.stopped and remaining != 0:
             size = self.batch if remaining is None else min(self.batch, remaining)
-            batch = await self._db(
-                claim_batch,
-                self.engine,
-                due_before=self.now,
-                claimed_at=self.clock(),
-                limit=size,
-                worker_id=self.report.worker_id,
-            )
+            try:
+                batch = await self._db(claim_batch, self.engine, due_before=self.now, claimed_at=self.clock(),
+                                       limit=size, worker_id=self.report.worker_id)  # fmt: skip
+            except sa.exc.DBAPIError as exc:
+                self._error(f"Datenbank nicht erreichbar ({_db_text(exc)}); keine weiteren Nachrichten abgeholt")
+                break
             self.report.claimed += len(batch)
             remaining = None if remaining is None else remaining - len(batch)
             for message in batch:
@@ -676,7 +754,7 @@ class _Run:
                     return
                 if self.bucket is not None:
                     await self.bucket.take()
-                if self._started(message):
+                if await self._started(message):
                     self.recorder.add(await self._deliver(connection, message))
         finally:
             self.alive -= 1
@@ -684,17 +762,29 @@ class _Run:
                 self.stopped = True
                 self._drain()
 
-    def _started(self, message: ClaimedMessage) -> bool:
+    async def _started(self, message: ClaimedMessage) -> bool:
         """Make sure ``message`` is marked ``sending`` (committed) before it goes on the wire; rows are marked a
         window at a time, in queue order. False if this worker no longer holds the row (a stale recovery released
         it meanwhile): then it is not sent.
 
         Runs in the event loop on purpose: the statement takes ~0.7 ms once per window, while handing it to a
-        thread cost more (GIL hand-offs slowed sending by ~13 % in bench runs).
+        thread cost more (GIL hand-offs slowed sending by ~13 % in bench runs). After a lost connection the mark
+        is retried on the database thread; if the database stays away, the message is not sent (released).
         """
         if message.id not in self.marked:
-            ids = self._take_window(message.id)
-            self.marked |= mark_sending(self.engine, ids, worker_id=self.report.worker_id)
+            ids, worker = self._take_window(message.id), self.report.worker_id
+            try:
+                self.marked |= mark_sending(self.engine, ids, worker_id=worker)
+            except sa.exc.DBAPIError as exc:
+                if not is_transient_db_error(exc):
+                    raise
+                try:
+                    self.marked |= await self._db(mark_sending, self.engine, ids, worker_id=worker)
+                except sa.exc.DBAPIError as again:
+                    self._error(f"Datenbank nicht erreichbar ({_db_text(again)}); Versand angehalten")
+                    self.stopped = True
+                    self.leftover.append(message)
+                    return False
         return message.id in self.marked
 
     def _take_window(self, first: int) -> list[int]:
@@ -724,8 +814,9 @@ class _Run:
         try:
             payload = render(message, sender=self.settings.mail_from, reply_to=self.settings.mail_reply_to,
                              date=self.clock())  # fmt: skip
-        except Exception as exc:
-            return Outcome(message, Result.FAILED, None, f"Nachricht konnte nicht erstellt werden: {_text(exc)}")
+        except Exception as exc:  # a bad header value (HeaderTextError) is reported in German as it is
+            reason = str(exc) if isinstance(exc, InvalidValueError) else _text(exc)
+            return Outcome(message, Result.FAILED, None, f"Nachricht konnte nicht erstellt werden: {reason}")
         reused = connection.used
         outcome = await self._attempt(connection, message, payload)
         broken = outcome.result is Result.RETRY and outcome.code is None and not connection.is_open
@@ -740,6 +831,12 @@ class _Run:
         except Exception as exc:
             return Outcome(message, *classify(exc, payload_sent=connection.payload_sent))
         return Outcome(message, Result.SENT, None, _refused_note(refused))
+
+
+def _db_text(exc: sa.exc.DBAPIError) -> str:
+    """The driver's error, first line only (no SQL, no parameters)."""
+    lines = str(exc.orig).strip().splitlines()
+    return f"{type(exc.orig).__name__}: {lines[0] if lines else ''}"
 
 
 def _batch_size(settings: Settings) -> int:
@@ -769,7 +866,20 @@ async def dispatch(
     if not settings.smtp_host:
         report.errors.append("Kein SMTP-Server konfiguriert (KIM_SMTP_HOST); nichts versendet")
         return report
-    recovery = await asyncio.to_thread(recover_stale, engine, now=now)
+    problem = plaintext_auth_problem(settings)
+    if problem is not None:  # checked before anything is claimed: every row stays pending
+        log.error(problem)
+        report.errors.append(problem)
+        return report
+    stale = timedelta(seconds=settings.outbox_stale_after_seconds)
+    recover = partial(recover_stale, engine, now=now, older_than=stale)
+    try:
+        recovery = await asyncio.to_thread(with_db_retry, recover, budget_seconds=settings.dispatch_db_retry_seconds,
+                                           what="recover_stale")  # fmt: skip
+    except sa.exc.DBAPIError as exc:
+        report.errors.append(f"Datenbank nicht erreichbar ({_db_text(exc)}); nichts versendet")
+        log.error(report.errors[-1])
+        return report
     report.recovered_stale, report.released_stale = recovery.unknown, recovery.released
     await _Run(engine, settings, report, now=now, limit=limit).execute()
     log.info("Versand (%s): %s", report.worker_id, report.summary())

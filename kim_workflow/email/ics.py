@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event, vCalAddress
 from icalendar.parser import Contentline
 
+from kim_workflow.core.header_text import check_header_text
 from kim_workflow.core.validation import InvalidValueError, check_header_safe
 from kim_workflow.email.mime import Attachment
 
@@ -178,7 +179,7 @@ def _with_attendee(skeleton: bytes, email: str) -> bytes:
 def _address(email: str, name: str | None) -> vCalAddress:
     address = vCalAddress(f"mailto:{check_header_safe(email, field='E-Mail')}")
     if name:
-        address.params["CN"] = name
+        address.params["CN"] = check_header_text(name, field="Name")
     return address
 
 
@@ -187,5 +188,5 @@ def ics_attachment(content: bytes, method: str, filename: str = "termin.ics") ->
     method = method.upper()
     if method not in ICS_METHODS:
         raise InvalidValueError(f"unbekannte Kalender-METHOD {method!r}")
-    check_header_safe(filename, field="Dateiname")
+    check_header_text(filename, field="Dateiname")
     return Attachment(filename, f"text/calendar; method={method}; charset=utf-8", content)

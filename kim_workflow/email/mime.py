@@ -17,7 +17,7 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from kim_workflow.core.validation import check_header_safe
+from kim_workflow.core.header_text import HeaderTextError, check_header_text, forbidden_in_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """Everything the wire needs; all header values are checked for CR/LF before use."""
+    """Everything the wire needs; every header value is checked (:mod:`kim_workflow.core.header_text`) before use."""
 
     sender: str
     recipient: str
@@ -93,6 +93,7 @@ def build_message(envelope: Envelope) -> EmailMessage:
     message.add_alternative(envelope.html, subtype="html", charset="utf-8", cte="quoted-printable")
     for attachment in envelope.attachments:
         _attach(message, attachment)
+    _check_parsed_headers(message)
     return message
 
 
@@ -127,7 +128,8 @@ def wire_bytes(envelope: Envelope) -> bytes:
     _check_headers(envelope)
     if not _fast_path_fits(envelope):  # non-ASCII addresses go out as SMTPUTF8 (the sender asks for it)
         utf8 = not all(a.isascii() for a in envelope.all_recipients)
-        return build_message(envelope).as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+        data = build_message(envelope).as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+        return _only_expected_headers(data, envelope)
     token = hashlib.sha256(envelope.message_id.encode()).hexdigest()[:24]
     # "=_" never occurs in quoted-printable or base64 bodies, so these boundaries cannot clash with the content.
     alternative = f"=_kim_alt_{token}".encode()
@@ -153,12 +155,12 @@ def wire_bytes(envelope: Envelope) -> bytes:
     ]
     if not envelope.attachments:
         lines.append(_multipart_type(b"alternative", alternative))
-        return b"\r\n".join(lines) + b"\r\n\r\n" + _multipart_body(alternative, body)
+        return _only_expected_headers(b"\r\n".join(lines) + b"\r\n\r\n" + _multipart_body(alternative, body), envelope)
     mixed = f"=_kim_mix_{token}".encode()
     inner = _multipart_type(b"alternative", alternative) + b"\r\n\r\n" + _multipart_body(alternative, body)
     parts = [inner, *(_attachment_part(a) for a in envelope.attachments)]
     lines.append(_multipart_type(b"mixed", mixed))
-    return b"\r\n".join(lines) + b"\r\n\r\n" + _multipart_body(mixed, parts)
+    return _only_expected_headers(b"\r\n".join(lines) + b"\r\n\r\n" + _multipart_body(mixed, parts), envelope)
 
 
 _SAFE_PARAMETER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
@@ -235,6 +237,7 @@ def _attachment_part(attachment: Attachment) -> bytes:
 
 
 def _check_headers(envelope: Envelope) -> None:
+    """Every value that becomes a header (or a header parameter) is header text; raise ``HeaderTextError``."""
     for name, value in (
         ("From", envelope.sender),
         ("To", envelope.recipient),
@@ -242,5 +245,42 @@ def _check_headers(envelope: Envelope) -> None:
         ("Message-ID", envelope.message_id),
         ("Reply-To", envelope.reply_to or ""),
         *(("Cc", c) for c in envelope.cc),
+        *(("Dateiname", a.filename) for a in envelope.attachments),
+        *(("Content-Type", a.content_type) for a in envelope.attachments),
     ):
-        check_header_safe(value, field=name)
+        check_header_text(value, field=name)
+
+
+def _check_parsed_headers(message: EmailMessage) -> None:
+    """The headers as the standard library holds them (encoded words decoded) are still header text."""
+    for name, value in message.items():
+        problem = forbidden_in_header(str(value))
+        if problem is not None:
+            raise HeaderTextError(f"{name}: {problem}")
+
+
+def expected_headers(envelope: Envelope) -> list[str]:
+    """The top-level header names, in order, of the message built from ``envelope`` (both paths)."""
+    return list(_expected(bool(envelope.cc), bool(envelope.reply_to)))
+
+
+@lru_cache(maxsize=4)
+def _expected(cc: bool, reply_to: bool) -> tuple[str, ...]:
+    names = ["From", "To", *(["Cc"] if cc else []), *(["Reply-To"] if reply_to else [])]
+    return (*names, "Subject", "Date", "Message-ID", "Auto-Submitted", "X-Auto-Response-Suppress", "MIME-Version",
+            "Content-Type")  # fmt: skip
+
+
+def _only_expected_headers(data: bytes, envelope: Envelope) -> bytes:
+    """``data`` if its header block holds exactly the expected headers (no line of a value became a header).
+
+    Counting the lines that do not begin with folding white space is enough (and cheap): our builders write each
+    expected header once, so any further line can only come from a value."""
+    block = data[: data.find(b"\r\n\r\n")]
+    lines = block.count(b"\n") + 1 - block.count(b"\n ") - block.count(b"\n\t")
+    expected = expected_headers(envelope)
+    if lines != len(expected) or block.count(b"\r") != block.count(b"\n"):
+        found = {line.split(b":", 1)[0].decode("ascii", "replace") for line in block.splitlines() if line[:1].strip()}
+        extra = ", ".join(sorted(found - set(expected))) or "?"
+        raise HeaderTextError(f"Nachricht hätte unerwartete Kopfzeilen ({extra}); nicht versendet")
+    return data

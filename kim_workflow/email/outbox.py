@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import OutboxStatus
-from kim_workflow.core.validation import InvalidValueError, check_header_safe, normalise_email
+from kim_workflow.core.header_text import check_header_text
+from kim_workflow.core.validation import InvalidValueError, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import OutboxMessage
 from kim_workflow.db.reminder_log import insert_rows_ignoring_duplicates
@@ -95,7 +96,9 @@ def _row(email: NewEmail, *, now: datetime, sender_domain: str) -> dict[str, Any
     _check_length("idempotency_key", email.idempotency_key, KEY_MAX)
     _check_length("kind", email.kind, 64)
     _check_length("subject_ref", email.subject_ref, 200)
-    _check_length("subject", check_header_safe(email.subject, field="subject"), 500)
+    _check_length("subject", check_header_text(email.subject, field="subject"), 500)
+    for attachment in email.attachments:
+        check_header_text(attachment.filename, field="Dateiname")
     return {
         "idempotency_key": email.idempotency_key,
         "kind": email.kind,

@@ -13,7 +13,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError
 from markupsafe import Markup, escape
 
-from kim_workflow.core.validation import InvalidValueError, check_header_safe
+from kim_workflow.core.header_text import check_header_text
+from kim_workflow.core.validation import InvalidValueError
 from kim_workflow.email.formatting import FILTERS
 from kim_workflow.email.kinds import KIND_LABELS, REQUIRED_CONTEXT, TEMPLATES, MessageKind
 from kim_workflow.email.salutation import salutation
@@ -83,7 +84,7 @@ class Renderer:
         subject = self._text.get_template(f"{name}.subject.txt").render(data).strip()
         if not subject:
             raise InvalidValueError(f"{kind}: leerer Betreff")
-        check_header_safe(subject, field="Subject")
+        check_header_text(subject, field="Betreff")
         data["subject"] = subject
         text = self._text.get_template(f"{name}.txt").render(data)
         html = self._html.get_template(f"{name}.html").render(data)

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from kim_workflow.core.funding import ApplicationData, StaffShare, Violation
+from kim_workflow.core.header_text import normalise_body_text
 from kim_workflow.core.validation import check_header_safe, check_multiline_safe
 from kim_workflow.core.years import YEAR_MAX, YEAR_MIN
 
@@ -98,7 +99,7 @@ class ApplicationInput(BaseModel):
             material_costs_eur=self.material_costs_eur,
             overhead_costs_eur=self.overhead_costs_eur,
             position_in_administration=self.position_in_administration,
-            notes=(self.notes or "").strip() or None,
+            notes=normalise_body_text(self.notes or "").strip() or None,
         )
 
 

@@ -19,6 +19,7 @@ from kim_workflow.core.application_states import InvalidTransition, apply_decisi
 from kim_workflow.core.calendar import next_working_day
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
 from kim_workflow.core.funding import ApplicationData, FundingRules, check_grant, format_fte
+from kim_workflow.core.header_text import normalise_body_text
 from kim_workflow.core.registry import display_name
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Application, Decision, Kommune
@@ -89,7 +90,7 @@ def decision_problems(data: ApplicationData, request: DecisionRequest, rules: Fu
     by = request.decided_by.strip()
     if not by or len(by) > 200 or _CONTROL.search(by):
         problems.append("Bitte angeben, wer entscheidet (decided_by: 1 bis 200 Zeichen, eine Zeile).")
-    message = (request.message or "").strip()
+    message = normalise_body_text(request.message or "").strip()
     if len(message) > 4000:
         problems.append("Der Hinweis bzw. die Begründung darf höchstens 4000 Zeichen lang sein.")
     amounts = (request.granted_personnel_eur, request.granted_material_eur)
@@ -135,7 +136,8 @@ def decide_application(
     decision = Decision(
         application_id=id_of(application), application_revision=application.revision, outcome=request.outcome,
         granted_personnel_eur=request.granted_personnel_eur, granted_material_eur=request.granted_material_eur,
-        message=(request.message or "").strip() or None, decided_by=request.decided_by.strip(), decided_at=now,
+        message=normalise_body_text(request.message or "").strip() or None, decided_by=request.decided_by.strip(),
+        decided_at=now,
     )  # fmt: skip
     application.status, application.updated_at, application.decision_run_id = status, now, run_id
     session.add_all([decision, application])

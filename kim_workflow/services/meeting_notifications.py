@@ -19,6 +19,7 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import MeetingStatus
+from kim_workflow.core.header_text import HeaderTextError, check_header_text
 from kim_workflow.core.meetings import (
     AGENDA_MAX,
     URL_MAX,
@@ -30,7 +31,6 @@ from kim_workflow.core.meetings import (
     due_reminder,
     reminder_stage,
 )
-from kim_workflow.core.validation import check_header_safe
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, DomainEvent, Meeting, MeetingInvitee, OutboxMessage, ReminderLog
 from kim_workflow.db.reminder_log import log_row, record_stages
@@ -327,4 +327,8 @@ def _minutes_file(path: Path) -> Attachment:
     except OSError as exc:
         raise MeetingInputError(f"Protokolldatei nicht lesbar: {path} ({exc.strerror or exc})") from None
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return Attachment(check_header_safe(path.name, field="Dateiname"), content_type, content)
+    try:
+        name = check_header_text(path.name, field="Dateiname")
+    except HeaderTextError as exc:
+        raise MeetingInputError(str(exc)) from None
+    return Attachment(name, content_type, content)

@@ -73,7 +73,7 @@ def test_columns_may_come_in_any_order() -> None:
     [
         ("Divers", "", "Zeile 2: Anrede 'Divers' unzulässig (erlaubt: Frau oder Herr oder leer)"),
         ("Fr.", "", "Anrede 'Fr.' unzulässig"),
-        ("", "Dr.\u0000", "titel: enthält unzulässige Steuerzeichen"),
+        ("", "Dr.\u0000", "titel: enthält einen Zeilenumbruch oder ein Steuerzeichen"),
         ("", "D" * 51, "Titel länger als 50 Zeichen"),
     ],
 )

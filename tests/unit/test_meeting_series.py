@@ -197,7 +197,11 @@ def test_a_good_draft_is_trimmed() -> None:
         ({"video_link": "ftp://files.example/x"}, "http:// oder https://"),
         ({"video_link": "https://"}, "http:// oder https://"),
         ({"video_link": "https://x.example/" + "a" * 1000}, "höchstens 1000"),
-        ({"agenda": "a\x00b"}, "Steuerzeichen"),
+        ({"agenda": "a\x01b"}, "Steuerzeichen"),
+        ({"title": "=?utf-8?q?X=0D=0AReply-To:_evil@evil.example=0D=0ABcc:_x@y?="}, "kodierten Zeichenfolge"),
+        ({"title": "Fachtag \u202egnuztiS"}, "Textrichtung \\(U\\+202E\\)"),
+        ({"location": "Main\u200bz"}, "ohne Breite \\(U\\+200B\\)"),
+        ({"location": "Mainz\u2028Raum 2"}, "Zeilenumbruch"),
         ({"agenda": "x" * 10_001}, "höchstens 10000"),
         ({"location": None}, "Ort oder einen Videolink"),
     ],
@@ -205,6 +209,11 @@ def test_a_good_draft_is_trimmed() -> None:
 def test_bad_input_is_refused_in_german(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(MeetingInputError, match=message):
         check_draft(draft(**overrides), require_place=True)
+
+
+def test_an_agenda_keeps_its_lines_normalised_to_lf_without_nul() -> None:
+    checked = check_draft(draft(agenda="1. Begrüßung\r\n2. Aus\x00tausch\r3. Ende\u2028"))
+    assert checked.agenda == "1. Begrüßung\n2. Austausch\n3. Ende"
 
 
 def test_agenda_items_drop_numbering_and_blank_lines() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -12,8 +13,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from kim_workflow.core.header_text import HeaderTextError, forbidden_in_header
 from kim_workflow.core.validation import InvalidValueError
-from kim_workflow.email.mime import Attachment, Envelope, build_message, wire_bytes
+from kim_workflow.email.mime import Attachment, Envelope, build_message, expected_headers, wire_bytes
 
 ENVELOPE = Envelope(
     sender="Kommunales Integrationsmanagement RLP <kim@mffki.rlp.de>",
@@ -119,3 +121,56 @@ def test_the_date_header_is_in_the_programme_time_zone_on_both_paths(
     fast, modern = wire_bytes(envelope), build_message(envelope).as_bytes(policy=policy.SMTP)
     assert f"\r\nDate: {header}\r\n".encode() in fast and f"\r\nDate: {header}\r\n".encode() in modern
     assert parsed(fast)["Date"].datetime == moment.replace(tzinfo=moment.tzinfo or UTC)
+
+
+ENCODED_INJECTION = "=?utf-8?q?X=0D=0AReply-To:_evil@evil.example=0D=0ABcc:_x@y?="
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"subject": f"Einladung: {ENCODED_INJECTION}"},
+        {"subject": "Einladung \u202eneztiS"},
+        {"subject": "Einla\u200bdung"},
+        {"subject": "Einladung\u2028Bcc: x@y.example"},
+        {"sender": f"{ENCODED_INJECTION} <kim@mffki.rlp.de>"},
+        {"attachments": (Attachment(f"Protokoll_März{ENCODED_INJECTION}.pdf", "application/pdf", b"x"),)},
+        {"attachments": (Attachment("Protokoll\r\nBcc: x@y.pdf", "application/pdf", b"x"),)},
+    ],
+)
+def test_header_text_with_encoded_or_invisible_breaks_is_refused_on_both_paths(change: dict[str, Any]) -> None:
+    bad = replace(ENVELOPE, **change)
+    with pytest.raises(HeaderTextError):
+        wire_bytes(bad)
+    with pytest.raises(HeaderTextError):
+        build_message(bad)
+
+
+HEADER_PIECES = st.sampled_from(["=?utf-8?q?", "=?utf-8?b?", "=0D=0A", "DQo=", "?=", "Bcc: x@y", "ä", "„", " ", "\r\n",
+                                 "\u2028", "\u202e", "\u200b", ENCODED_INJECTION])  # fmt: skip
+HEADER_TEXT = st.lists(HEADER_PIECES | st.text(max_size=3), min_size=1, max_size=8).map("".join)
+
+
+@settings(max_examples=int(os.environ.get("HEADER_FUZZ_EXAMPLES", "300")), deadline=None)
+@given(subject=HEADER_TEXT, filename=HEADER_TEXT, non_ascii_recipient=st.booleans())
+def test_any_header_text_is_refused_or_parses_into_exactly_the_headers_set(
+    subject: str, filename: str, non_ascii_recipient: bool
+) -> None:
+    """Both build paths (and the fast path's fallback): refused with HeaderTextError, or exactly these headers."""
+    envelope = replace(
+        ENVELOPE,
+        subject=subject,
+        recipient="müller@mainz.example" if non_ascii_recipient else ENVELOPE.recipient,
+        attachments=(Attachment(filename, "application/pdf", b"%PDF"),),
+    )
+    builds = [lambda: wire_bytes(envelope), lambda: build_message(envelope).as_bytes(policy=policy.SMTPUTF8)]
+    for build in builds:
+        try:
+            data = build()
+        except HeaderTextError:
+            assert forbidden_in_header(subject) or forbidden_in_header(filename)
+            continue
+        message = parsed(data)
+        assert sorted(message.keys()) == sorted(expected_headers(envelope))
+        assert message["Subject"].strip() == subject.strip()  # surrounding blanks are not content
+        assert [(p.get_filename() or "").strip() for p in message.iter_attachments()] == [filename.strip()]
