@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from kim_workflow.app import bootstrap, prepare_database, utc_now
 from kim_workflow.email.sink import MaildirSink, SinkError
+from kim_workflow.email.smtp_auth import plaintext_auth_problem
 from kim_workflow.orchestration.environment import apply_prefect_environment
 from kim_workflow.orchestration.server import PrefectServer, wait_for_health
 from kim_workflow.settings import Settings, load_settings
@@ -49,6 +50,8 @@ def run_up(settings: Settings, *, host: str, port: int, console: Console, projec
     console.print(f"Datenbank bereit ({'36 Kommunen angelegt' if added else 'Kommunen aktuell'}).")
     for warning in security_warnings(host, os.environ):
         console.print(f"[bold yellow]Warnung:[/] {warning}")
+    if problem := plaintext_auth_problem(settings):  # nothing is sent until it is fixed; the outbox keeps all
+        console.print(f"[bold red]E-Mail-Versand gesperrt:[/] {problem}", highlight=False)
     # The runner looks for triggered and resumed runs every 2 s (default 10 s).
     poll = os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", "2")
     apply_prefect_environment(settings, {"KIM_PROJECT_DIR": str(project_root), "PREFECT_RUNNER_POLL_FREQUENCY": poll})

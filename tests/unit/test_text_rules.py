@@ -19,7 +19,7 @@ from kim_workflow.email.mime import address_only
 
 @pytest.mark.parametrize("char", ["\r", "\n", "\x00", "\u2028", "\u0085", "\u202e", "\u2066", "\u200b", "\ufeff"])
 def test_one_line_fields_refuse_breaks_bidi_overrides_and_zero_width_characters(char: str) -> None:
-    with pytest.raises(InvalidValueError, match="Steuerzeichen|unsichtbares Zeichen"):
+    with pytest.raises(InvalidValueError, match=r"Steuerzeichen|unsichtbares Zeichen"):
         check_header_safe(f"Müller{char}Schmidt", field="Name")
 
 
