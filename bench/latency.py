@@ -9,8 +9,10 @@
     a. ``kim submission record`` returning -> its confirmation file in the Maildir;
     b. the decision form submitted (``POST /flow_runs/{id}/resume``) -> the decision email in the Maildir
        (also shown: ``kim application submit`` returning -> its receipt; 0.00 = there before the command returned).
-Prints a table with medians, maxima, targets and pass/fail. Missed targets do not change the exit code (0);
-it is 1 only if the benchmark itself could not run (a preparing command failed, ``kim up`` did not start).
+Actions under ``kim up`` are ``--pause`` seconds apart (default 3), so each meets a ``kim up`` that has finished
+reacting to the one before. Prints a table with medians, maxima, targets and pass/fail, then every sample.
+Missed targets do not change the exit code (0); it is 1 only if the benchmark itself could not run (a preparing
+command failed, ``kim up`` did not start).
 """
 
 from __future__ import annotations
@@ -159,10 +161,11 @@ class Mailbox:
         return message
 
 
-def confirmations(kim: KimUp, ags_list: list[str], mailbox: Mailbox) -> list[Figure]:
+def confirmations(kim: KimUp, ags_list: list[str], mailbox: Mailbox, pause: float) -> list[Figure]:
     """(2a): ``kim submission record`` returning -> the confirmation file; also the command's duration and both."""
     cli, mail = [], []
     for ags in ags_list:
+        time.sleep(pause)  # one action on a kim up that has finished reacting to the previous one
         started = time.perf_counter()
         must(kim.kim("submission", "record", "--ags", ags, "--year", YEAR, "--kind", "annual_report",
                      "--received-on", "2026-11-30"), "kim submission record")  # fmt: skip
@@ -192,7 +195,7 @@ def waiting_form(kim: KimUp, application_id: int) -> dict[str, Any] | None:
     return None
 
 
-def decisions(kim: KimUp, ags_list: list[str], folder: Path, mailbox: Mailbox) -> list[Figure]:
+def decisions(kim: KimUp, ags_list: list[str], folder: Path, mailbox: Mailbox, pause: float) -> list[Figure]:
     """(2b): one application per Kommune (its receipt timed too), every form awaited, then each resumed and timed."""
     ids: dict[str, int] = {}
     receipts = []
@@ -213,6 +216,7 @@ def decisions(kim: KimUp, ags_list: list[str], folder: Path, mailbox: Mailbox) -
         forms[ags] = wait_for(partial(waiting_form, kim, number), f"the decision form of {number}", 240, every=1)
     samples = []
     for ags, run in forms.items():
+        time.sleep(pause)
         started = time.perf_counter()
         answer = kim.api(f"/flow_runs/{run['id']}/resume", {"run_input": RESUME})
         if answer["status"] != "ACCEPT":
@@ -228,7 +232,7 @@ def decisions(kim: KimUp, ags_list: list[str], folder: Path, mailbox: Mailbox) -
             Figure("decision form submitted -> decision email", samples, 5.0)]  # fmt: skip
 
 
-def under_kim_up(runs: int, folder: Path) -> list[Figure]:
+def under_kim_up(runs: int, folder: Path, pause: float) -> list[Figure]:
     kim = KimUp(folder / "up-data", folder / "kim-up.log")
     started = time.perf_counter()
     try:
@@ -240,7 +244,7 @@ def under_kim_up(runs: int, folder: Path) -> list[Figure]:
         mailbox = Mailbox(kim)
         mailbox.take_existing()
         ags_list = [k.ags for k in reference_kommunen()][:runs]
-        return [*confirmations(kim, ags_list, mailbox), *decisions(kim, ags_list, folder, mailbox)]
+        return [*confirmations(kim, ags_list, mailbox, pause), *decisions(kim, ags_list, folder, mailbox, pause)]
     except (AssertionError, OSError) as exc:
         tail = kim.log()[-4000:]
         raise SystemExit(f"kim up benchmark could not run: {exc}\n--- kim up log (tail) ---\n{tail}") from exc
@@ -252,18 +256,23 @@ def under_kim_up(runs: int, folder: Path) -> list[Figure]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (different Kommunen under kim up)")
-    runs = min(max(parser.parse_args().runs, 1), len(reference_kommunen()))
+    parser.add_argument("--pause", type=float, default=3.0, help="seconds between two actions under kim up")
+    args = parser.parse_args()
+    runs = min(max(args.runs, 1), len(reference_kommunen()))
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at start: {load} ({os.cpu_count()} CPUs); {runs} runs each", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="kim-latency-") as name:
         folder = Path(name)
         figures = startup(runs, folder)
-        figures += under_kim_up(runs, folder)
+        figures += under_kim_up(runs, folder, args.pause)
     print(f"\nmedians of {runs} runs; load average at start {load}, at end "
           + " / ".join(f"{x:.2f}" for x in os.getloadavg()))  # fmt: skip
     print("| what | median | max | target | verdict |\n|---|---:|---:|---|---|")
     for figure in figures:
         print(figure.row())
+    print("\nsamples (s):")
+    for figure in figures:
+        print(f"  {figure.name}: " + ", ".join(f"{x:.2f}" for x in figure.samples))
 
 
 if __name__ == "__main__":
