@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test lint typecheck pytest fuzz lock bench preview clean
+.PHONY: up test lint typecheck pytest fuzz lock bench bench-latency preview clean
 
 up: $(STAMP)            ## run the main job: database, Prefect server + UI, mail sink, all deployments
 	$(BIN)/kim up
@@ -26,6 +26,9 @@ fuzz: $(STAMP)          ## the CLI fuzz with many more cases (KIM_FUZZ_EXAMPLES 
 
 bench: $(STAMP)
 	$(BIN)/python bench/dispatch.py
+
+bench-latency: $(STAMP)  ## CLI start-up and email latency under a real kim up (issue #11; about 2 minutes)
+	$(BIN)/python bench/latency.py --runs $${RUNS:-5}
 
 preview: $(STAMP)
 	$(BIN)/kim emails preview --out var/preview

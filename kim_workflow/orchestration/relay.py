@@ -34,7 +34,7 @@ Clock = Callable[[], datetime]
 class _Loop(threading.Thread):
     """A daemon thread that calls ``work`` every ``interval`` seconds until :meth:`stop`."""
 
-    def __init__(self, name: str, interval: float, work: Callable[[], None]) -> None:
+    def __init__(self, name: str, interval: float, work: Callable[[], object]) -> None:
         super().__init__(name=name, daemon=True)
         self.interval, self._work = interval, work
         self._stop_event = threading.Event()
@@ -75,25 +75,44 @@ class OutboxRelay(_Loop):
 
 
 class EventRelay(_Loop):
-    """Publish domain events (+ refresh views), apply decision forms; reconcile decision runs now and then."""
+    """Publish domain events (+ refresh views); now and then make sure every waiting application has a form."""
 
     def __init__(
         self,
         engine: Engine,
         settings: Settings,
         clock: Clock,
+        decisions: DecisionWatcher,
         interval: float = 1.0,
         reconcile_every: float = 60.0,
     ) -> None:
         super().__init__("kim-event-relay", interval, self.round)
-        self.engine, self.settings, self.clock = engine, settings, clock
-        self.decisions = DecisionWatcher(engine, settings, clock)
+        self.engine, self.settings, self.clock, self.decisions = engine, settings, clock, decisions
         self.reconcile_every = reconcile_every
         self._next_reconcile = 0.0
 
     def round(self) -> None:
         publish_and_refresh(self.engine, self.settings, now=self.clock())
-        self.decisions.apply_submitted_forms()
         if time.monotonic() >= self._next_reconcile:
             self._next_reconcile = time.monotonic() + self.reconcile_every
             self.decisions.reconcile()
+
+
+class DecisionRelay(_Loop):
+    """Apply submitted decision forms at once, on a loop of its own (a slow view refresh never delays them)."""
+
+    def __init__(self, decisions: DecisionWatcher, interval: float = 0.5) -> None:
+        super().__init__("kim-decision-relay", interval, decisions.apply_submitted_forms)
+
+
+def start_relays(engine: Engine, settings: Settings, clock: Clock) -> list[_Loop]:
+    """The background loops of ``kim up``, started; stop each with ``.stop()``."""
+    decisions = DecisionWatcher(engine, settings, clock)
+    relays: list[_Loop] = [
+        OutboxRelay(engine, settings, clock),
+        DecisionRelay(decisions),
+        EventRelay(engine, settings, clock, decisions),
+    ]
+    for relay in relays:
+        relay.start()
+    return relays

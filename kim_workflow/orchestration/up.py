@@ -86,13 +86,11 @@ def _serve(engine: Engine, project_root: Path, ui: str, console: Console) -> Non
     from prefect import serve  # imported late: Prefect reads its settings from os.environ on import
 
     from kim_workflow.orchestration.deployments import load_deployments
-    from kim_workflow.orchestration.relay import EventRelay, OutboxRelay
+    from kim_workflow.orchestration.relay import start_relays
 
     settings = load_settings()  # now with the sink's SMTP address
     deployments = load_deployments(project_root)
-    relays = [OutboxRelay(engine, settings, clock=utc_now), EventRelay(engine, settings, clock=utc_now)]
-    for relay in relays:
-        relay.start()
+    relays = start_relays(engine, settings, clock=utc_now)
     console.print(f"[bold green]Prefect-Oberfläche:[/] {ui}  ({len(deployments)} Deployments, Ende mit Strg+C)")
     try:
         serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
