@@ -15,7 +15,7 @@ from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from kim_workflow.email.sink import free_port
 from kim_workflow.orchestration.deployments import read_specs
@@ -143,4 +143,4 @@ class KimUp:
     def mails(self) -> list[EmailMessage]:
         """Every email the local sink received, parsed (headers decoded)."""
         files = sorted(self.maildir.glob("*")) if self.maildir.exists() else []
-        return [cast(EmailMessage, email.message_from_bytes(p.read_bytes(), policy=policy.default)) for p in files]
+        return [email.message_from_bytes(p.read_bytes(), _class=EmailMessage, policy=policy.default) for p in files]
