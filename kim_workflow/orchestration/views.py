@@ -46,11 +46,11 @@ def refresh_after(engine: Engine, settings: Settings, changes: Iterable[Change],
     actions = {c.action for c in changes}
     today = now.astimezone(settings.tz).date()
     keys: list[str] = []
-    if actions & {"kim.contacts.imported", "kim.contact.activated", "kim.contact.deactivated", "kim.registry.seeded"}:
+    status_years = {c.year for c in changes if c.year is not None and c.action in _STATUS_ACTIONS}
+    if actions & _REGISTRY_ACTIONS:  # contacts decide who is reachable: the registry and every open year's status
         keys.append(publish_registry_gaps(engine))
         keys += publish_status(engine, today=today, years=None)
-    status_years = {c.year for c in changes if c.year is not None and c.action in _STATUS_ACTIONS}
-    if status_years:
+    elif status_years:
         keys += publish_status(engine, today=today, years=sorted(status_years))
     application_years = {c.year for c in changes if c.year is not None and c.action.startswith("kim.application.")}
     if application_years:
@@ -63,6 +63,10 @@ def refresh_after(engine: Engine, settings: Settings, changes: Iterable[Change],
     return keys
 
 
+_REGISTRY_ACTIONS = {
+    "kim.contacts.imported", "kim.contact.created", "kim.contact.changed", "kim.contact.activated",
+    "kim.contact.deactivated", "kim.registry.seeded",
+}  # fmt: skip
 _STATUS_ACTIONS = {"kim.cycle.opened", "kim.submission.received", "kim.deadline.extended", "kim.email.failed"}
 
 
