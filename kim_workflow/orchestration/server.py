@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,16 @@ def _die_with_parent() -> None:
     """Linux: the server gets SIGTERM if kim up dies, even by SIGKILL, so it never outlives it."""
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class ServerError(RuntimeError):
+    """The Prefect server cannot start here (German message for the user)."""
+
+
+def _in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
 
 
 def wait_for_health(api_url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> float:
@@ -55,6 +66,11 @@ class PrefectServer:
         return f"http://{self.host}:{self.port}"
 
     def __enter__(self) -> PrefectServer:
+        if _in_use(self.host, self.port):  # else the old server would answer our health check
+            raise ServerError(
+                f"Port {self.port} auf {self.host} ist schon belegt (läuft kim up bereits?). "
+                "Bitte den anderen Prozess beenden oder kim up --port P wählen."
+            )
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(

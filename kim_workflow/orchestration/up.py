@@ -14,7 +14,7 @@ from kim_workflow.app import bootstrap, prepare_database, utc_now
 from kim_workflow.email.sink import MaildirSink, SinkError
 from kim_workflow.email.smtp_auth import plaintext_auth_problem
 from kim_workflow.orchestration.environment import apply_prefect_environment
-from kim_workflow.orchestration.server import PrefectServer, wait_for_health
+from kim_workflow.orchestration.server import PrefectServer, ServerError, wait_for_health
 from kim_workflow.settings import Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +63,11 @@ def run_up(settings: Settings, *, host: str, port: int, console: Console, projec
         else:
             server = PrefectServer(host, port, log_file=settings.data_dir / "logs" / "prefect-server.log")
             console.print("Starte Prefect-Server …")
-            stack.enter_context(server)
+            try:
+                stack.enter_context(server)
+            except ServerError as exc:
+                console.print(f"[bold red]Fehler:[/] {exc}", highlight=False)
+                raise SystemExit(1) from None
             os.environ["PREFECT_API_URL"] = server.api_url
             ui = server.ui_url
         if not settings.smtp_host:

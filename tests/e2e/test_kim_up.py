@@ -78,3 +78,18 @@ def test_kim_up_serves_the_deployments_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
     assert not listening(port), "the Prefect server outlived kim up"
     leftovers = subprocess.run(["pgrep", "-f", "--", f"--port {port}"], capture_output=True, text=True).stdout.split()
     assert leftovers == []
+
+
+@pytest.mark.timeout(120)
+def test_kim_up_refuses_a_port_that_is_taken_instead_of_talking_to_another_server(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KIM_"))}
+        env["KIM_DATA_DIR"] = str(tmp_path / "data")
+        done = subprocess.run([KIM, "up", "--port", str(port)], env=env, capture_output=True, text=True, timeout=100)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"Port {port} auf 127.0.0.1 ist schon belegt" in done.stdout and "Traceback" not in done.stdout + done.stderr
