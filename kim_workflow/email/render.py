@@ -20,7 +20,7 @@ from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.salutation import salutation
 from kim_workflow.email.specs import SPECS, kind_label
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "emails"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "emails"  # package data (also ./templates/emails)
 
 
 @dataclass(frozen=True, slots=True)
