@@ -189,9 +189,12 @@ def _german(value: Decimal, places: int) -> str:
     return f"{rounded.copy_abs() if rounded.is_zero() else rounded:,f}".translate(_TO_GERMAN)
 
 
-def format_eur(value: Decimal) -> str:
-    """German euro notation rounded to cents: ``Decimal("45000")`` → ``"45.000,00 €"``."""
-    return f"{_german(value, 2)} €"
+def format_eur(value: Decimal | int) -> str:
+    """German euro notation, commercially rounded (half up) to cents: ``Decimal("45000")`` → ``"45.000,00 €"``.
+
+    The one money formatter (also the ``eur`` filter of the email templates); a regular space before the sign.
+    """
+    return f"{_german(Decimal(value), 2)} €"
 
 
 def format_fte(value: Decimal) -> str:
