@@ -115,9 +115,9 @@ def known_bad_input(exc: BaseException) -> str | None:
 
 
 def _policy_errors() -> tuple[type[Exception], ...]:
-    """Malformed policy files (year policy, funding rules), from the modules that were loaded at all."""
-    names = [("kim_workflow.core.policy", "PolicyError"), ("kim_workflow.core.funding", "FundingRulesError")]
-    return tuple(getattr(sys.modules[m], n) for m, n in names if m in sys.modules)
+    """Malformed policy files (year policy and funding rules share one type), if the module was loaded at all."""
+    module = sys.modules.get("kim_workflow.core.policy")
+    return (module.PolicyError,) if module is not None else ()
 
 
 _OS_REASONS = {

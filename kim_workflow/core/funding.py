@@ -13,6 +13,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, InvalidOperatio
 from enum import StrEnum
 from typing import Any
 
+from kim_workflow.core.policy import PolicyError
 from kim_workflow.core.validation import AGS_PATTERN
 
 CENT = Decimal("0.01")
@@ -23,13 +24,12 @@ _BOOL_RULES = ("personnel_pro_rata", "overhead_fundable")
 _TO_GERMAN = str.maketrans({",": ".", ".": ","})
 
 
-class FundingRulesError(ValueError):
-    """Funding rules (usually from a policy TOML file) that are unknown or out of range."""
-
-
 @dataclass(frozen=True, slots=True)
 class FundingRules:
-    """One programme year's limits; validated on construction."""
+    """One programme year's limits (the ``[funding]`` table of the policy); validated on construction.
+
+    Bad values raise :class:`~kim_workflow.core.policy.PolicyError` naming ``funding.<key>``.
+    """
 
     max_fte: Decimal = Decimal("1.0")
     min_share_fte: Decimal = Decimal("0.5")
@@ -43,38 +43,38 @@ class FundingRules:
             _check_rule_value(name, getattr(self, name))
         for name in _BOOL_RULES:
             if not isinstance(getattr(self, name), bool):
-                raise FundingRulesError(f"Förderregel {name}: erwartet true oder false")
+                raise PolicyError(f"funding.{name}: erwartet true oder false")
         if self.max_fte <= 0:
-            raise FundingRulesError("Förderregel max_fte: muss größer als 0 sein")
+            raise PolicyError("funding.max_fte: muss größer als 0 sein")
         if self.min_share_fte > self.max_fte:
-            raise FundingRulesError("Förderregel min_share_fte: darf nicht größer als max_fte sein")
+            raise PolicyError("funding.min_share_fte: darf nicht größer als max_fte sein")
 
 
 def _check_rule_value(name: str, value: object) -> None:
     if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-        raise FundingRulesError(f"Förderregel {name}: erwartet eine Zahl ≥ 0, nicht {value!r}")
+        raise PolicyError(f"funding.{name}: erwartet eine Zahl ≥ 0, nicht {value!r}")
     if _decimal_places(value) > 2:
-        raise FundingRulesError(f"Förderregel {name}: höchstens zwei Nachkommastellen, nicht {value}")
+        raise PolicyError(f"funding.{name}: höchstens zwei Nachkommastellen, nicht {value}")
     if name.endswith("_eur") and value > _MAX_RULE_EUR:
-        raise FundingRulesError(f"Förderregel {name}: unplausibel hoher Betrag {value}")
+        raise PolicyError(f"funding.{name}: unplausibel hoher Betrag {value}")
 
 
 def parse_funding_rules(data: Mapping[str, Any]) -> FundingRules:
     """Build rules from a plain (TOML-loaded) mapping; missing keys keep their defaults."""
     unknown = sorted(str(key) for key in data if key not in _DECIMAL_RULES + _BOOL_RULES)
     if unknown:
-        raise FundingRulesError(f"Förderregeln: unbekannte Schlüssel {', '.join(unknown)}")
+        raise PolicyError(f"funding: unbekannte Schlüssel {', '.join(unknown)}")
     values: dict[str, Any] = {key: _parse_decimal(key, data[key]) for key in _DECIMAL_RULES if key in data}
     return FundingRules(**values, **{key: data[key] for key in _BOOL_RULES if key in data})
 
 
 def _parse_decimal(key: str, raw: object) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
-        raise FundingRulesError(f"Förderregel {key}: erwartet eine Zahl, nicht {raw!r}")
+        raise PolicyError(f"funding.{key}: erwartet eine Zahl, nicht {raw!r}")
     try:
         return Decimal(str(raw).strip())
     except InvalidOperation:
-        raise FundingRulesError(f"Förderregel {key}: keine Zahl: {raw!r}") from None
+        raise PolicyError(f"funding.{key}: keine Zahl: {raw!r}") from None
 
 
 def funding_rules_to_dict(rules: FundingRules) -> dict[str, str | bool]:
@@ -189,9 +189,12 @@ def _german(value: Decimal, places: int) -> str:
     return f"{rounded.copy_abs() if rounded.is_zero() else rounded:,f}".translate(_TO_GERMAN)
 
 
-def format_eur(value: Decimal) -> str:
-    """German euro notation rounded to cents: ``Decimal("45000")`` → ``"45.000,00 €"``."""
-    return f"{_german(value, 2)} €"
+def format_eur(value: Decimal | int) -> str:
+    """German euro notation, commercially rounded (half up) to cents: ``Decimal("45000")`` → ``"45.000,00 €"``.
+
+    The one money formatter (also the ``eur`` filter of the email templates); a regular space before the sign.
+    """
+    return f"{_german(Decimal(value), 2)} €"
 
 
 def format_fte(value: Decimal) -> str:

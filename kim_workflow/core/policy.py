@@ -31,7 +31,44 @@ MAX_EXTENSION_DAYS = 365  # the last funding year's deadline plus this stays wit
 
 
 class PolicyError(ValueError):
-    """Malformed policy data; the message names the offending key."""
+    """Malformed policy data (year policy or funding rules): the one error type of the policy files.
+
+    The message starts with the dotted path of the offending value (``report.deadline_day: ...``); ``section``
+    and ``key`` are read from it. :meth:`in_file` adds the file the value came from, in German.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, file: str | None = None) -> None:
+        super().__init__(message)
+        match = _ERROR_PATH.fullmatch(message)
+        self.path = path if path is not None else (match.group(1) if match else None)
+        self.detail = match.group(2) if match and path is None else message
+        self.file = file
+
+    @property
+    def section(self) -> str | None:
+        """The TOML table, e.g. ``funding``; ``None`` for a problem of the whole file."""
+        head = re.split(r"[.\[]", self.path or "", maxsplit=1)[0]
+        return head if head and head != _WHOLE_FILE else None
+
+    @property
+    def key(self) -> str | None:
+        """The key within the section, e.g. ``max_fte`` or ``series[0].title``."""
+        if self.section is None or self.path is None:
+            return None
+        return self.path[len(self.section) :].lstrip(".") or None
+
+    def in_file(self, file: str) -> PolicyError:
+        """The same problem, its message naming ``file``, the section and the key."""
+        where = f"Richtlinie {file}"
+        if self.section is not None:
+            where += f", Abschnitt [{self.section}]"
+        if self.key is not None:
+            where += f", Schlüssel {self.key}"
+        return PolicyError(f"{where}: {self.detail}", path=self.path or _WHOLE_FILE, file=file)
+
+
+_WHOLE_FILE = "Richtlinie"
+_ERROR_PATH = re.compile(r"([A-Za-z_]\w*(?:\.\w+|\[\d+\])*): (.*)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, tzinfo
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 
 from kim_workflow.core.domain import DeliverableKind, MeetingType, Organiser
+from kim_workflow.core.funding import format_eur
 from kim_workflow.email.salutation import salutation
 
 LOCALE = "de_DE"
 _GERMAN = Locale.parse(LOCALE)
-_NBSP = ("\u00a0", "\u202f")
 
 MEETING_TYPE_LABELS: Mapping[MeetingType, str] = {
     MeetingType.VERNETZUNGSTREFFEN: "Vernetzungstreffen",
@@ -65,14 +64,6 @@ def _day(value: date) -> date:
 def _babel_date(value: date, pattern: str) -> str:
     """Babel is slow (~0.1 ms a call) and a sweep formats the same few dates thousands of times."""
     return str(format_date(value, format=pattern, locale=LOCALE))
-
-
-def format_eur(amount: Decimal | int) -> str:
-    """``"60.000,00 €"`` with a regular space before the euro sign."""
-    text = str(format_currency(Decimal(amount), "EUR", locale=LOCALE))
-    for space in _NBSP:
-        text = text.replace(space, " ")
-    return text
 
 
 def _hhmm(value: datetime) -> str:

@@ -13,7 +13,9 @@ from icalendar.parser import Contentline
 
 from kim_workflow.core.header_text import check_header_text
 from kim_workflow.core.validation import InvalidValueError, check_header_safe
+from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.mime import Attachment
+from kim_workflow.email.specs import calendar_method
 
 PRODID = "-//MFFKI Rheinland-Pfalz//kim-workflow//DE"
 ICS_METHODS = frozenset({"PUBLISH", "REQUEST", "CANCEL"})
@@ -190,3 +192,8 @@ def ics_attachment(content: bytes, method: str, filename: str = "termin.ics") ->
         raise InvalidValueError(f"unbekannte Kalender-METHOD {method!r}")
     check_header_text(filename, field="Dateiname")
     return Attachment(filename, f"text/calendar; method={method}; charset=utf-8", content)
+
+
+def calendar_attachment(content: bytes, kind: MessageKind, filename: str) -> Attachment:
+    """The calendar file of a ``kind`` message, with the METHOD its spec declares."""
+    return ics_attachment(content, calendar_method(kind), filename)

@@ -6,14 +6,14 @@ import html
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from kim_workflow.email.formatting import deliverable_label, join_de
-from kim_workflow.email.ics import deadline_event, ics_attachment, meeting_event
-from kim_workflow.email.kinds import CALENDAR_METHODS, KIND_LABELS, MessageKind
+from kim_workflow.email.ics import calendar_attachment, deadline_event, meeting_event
+from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.mime import Attachment, Envelope, address_only, build_message, domain_of
 from kim_workflow.email.render import RenderedEmail, Renderer
-from kim_workflow.email.samples import SAMPLE_CONTEXTS, SAMPLE_RECIPIENTS
+from kim_workflow.email.specs import SPECS, CalendarMethod, meeting_method, sample_recipient
 
 _SAMPLE_MEETING_UID = "kim-meeting-sample@kim.rlp.de"
 _MEETING_SEQUENCE: Mapping[MessageKind, int] = {
@@ -35,11 +35,11 @@ def _deadline_attachment(kind: MessageKind, context: Mapping[str, Any], sender: 
         sequence=0,
         dtstamp=now,
     )
-    return ics_attachment(content, CALENDAR_METHODS[kind], "frist.ics")
+    return calendar_attachment(content, kind, "frist.ics")
 
 
 def _meeting_attachment(kind: MessageKind, context: Mapping[str, Any], sender: str, now: datetime) -> Attachment:
-    method: Literal["REQUEST", "CANCEL"] = "CANCEL" if CALENDAR_METHODS[kind] == "CANCEL" else "REQUEST"
+    method = meeting_method(kind)
     agenda = context.get("agenda") or []
     content = meeting_event(
         uid=_SAMPLE_MEETING_UID,
@@ -51,19 +51,19 @@ def _meeting_attachment(kind: MessageKind, context: Mapping[str, Any], sender: s
         url=context.get("video_url"),
         organizer_email=address_only(sender),
         organizer_name="Referat Integration, MFFKI",
-        attendee_email=SAMPLE_RECIPIENTS[kind],
+        attendee_email=sample_recipient(kind),
         sequence=_MEETING_SEQUENCE[kind],
         method=method,
         dtstamp=now,
     )
-    return ics_attachment(content, method, "termin.ics")
+    return calendar_attachment(content, kind, "termin.ics")
 
 
-ATTACHMENT_BUILDERS: Mapping[MessageKind, AttachmentBuilder] = {
-    MessageKind.DELIVERABLE_REMINDER: _deadline_attachment,
-    MessageKind.MEETING_INVITATION: _meeting_attachment,
-    MessageKind.MEETING_UPDATE: _meeting_attachment,
-    MessageKind.MEETING_CANCELLATION: _meeting_attachment,
+# The calendar file of a preview, by the METHOD the kind's spec declares.
+ATTACHMENT_BUILDERS: Mapping[CalendarMethod, AttachmentBuilder] = {
+    CalendarMethod.PUBLISH: _deadline_attachment,
+    CalendarMethod.REQUEST: _meeting_attachment,
+    CalendarMethod.CANCEL: _meeting_attachment,
 }
 
 
@@ -77,12 +77,12 @@ def sample_envelope(
     timezone: str = "Europe/Berlin",
 ) -> Envelope:
     """The envelope of a preview message, with the calendar attachment the kind carries (if any)."""
-    context = SAMPLE_CONTEXTS[kind]
-    builder = ATTACHMENT_BUILDERS.get(kind)
-    attachments = (builder(kind, context, sender, now),) if builder else ()
+    spec = SPECS[kind]
+    method = spec.calendar_method
+    attachments = (ATTACHMENT_BUILDERS[method](kind, spec.sample, sender, now),) if method else ()
     return Envelope(
         sender=sender,
-        recipient=SAMPLE_RECIPIENTS[kind],
+        recipient=sample_recipient(kind),
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
@@ -102,7 +102,7 @@ def write_previews(
     written: list[Path] = []
     subjects: dict[MessageKind, str] = {}
     for kind in MessageKind:
-        rendered = renderer.render(kind, SAMPLE_CONTEXTS[kind])
+        rendered = renderer.render(kind, SPECS[kind].sample)
         subjects[kind] = rendered.subject
         envelope = sample_envelope(
             kind, rendered, sender=sender, reply_to=reply_to, now=now, timezone=renderer.timezone
@@ -123,7 +123,7 @@ def _write(path: Path, content: bytes) -> Path:
 
 def _index(subjects: Mapping[MessageKind, str]) -> str:
     rows = "\n".join(
-        f"<tr><td>{html.escape(KIND_LABELS[kind])}<br><code>{kind.value}</code></td>"
+        f"<tr><td>{html.escape(SPECS[kind].label)}<br><code>{kind.value}</code></td>"
         f"<td>{html.escape(subject)}</td>"
         f'<td><a href="{kind.value}.html">HTML</a> · <a href="{kind.value}.txt">Text</a> · '
         f'<a href="{kind.value}.eml">E-Mail (.eml)</a></td></tr>'

@@ -1,4 +1,4 @@
-"""Rendering an email (subject, plain text, HTML) from the templates in ``templates/emails``.
+"""Rendering an email (subject, plain text, HTML) from the templates shipped in ``kim_workflow/templates/emails``.
 
 Context values are data, never templates: they are inserted, HTML-escaped in the HTML part, and never evaluated.
 """
@@ -16,10 +16,11 @@ from markupsafe import Markup, escape
 from kim_workflow.core.header_text import check_header_text
 from kim_workflow.core.validation import InvalidValueError
 from kim_workflow.email.formatting import FILTERS
-from kim_workflow.email.kinds import KIND_LABELS, REQUIRED_CONTEXT, TEMPLATES, MessageKind
+from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.salutation import salutation
+from kim_workflow.email.specs import SPECS, kind_label
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "emails"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "emails"  # package data (also ./templates/emails)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +28,6 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
-
-
-def kind_label(kind: MessageKind | str) -> str:
-    """The German label of a message kind."""
-    return KIND_LABELS[MessageKind(kind)]
 
 
 def nl2br(value: str) -> Markup:
@@ -75,17 +71,18 @@ class Renderer:
 
     def render(self, kind: MessageKind, context: Mapping[str, Any]) -> RenderedEmail:
         """Render ``kind``; raises ``UndefinedError`` for missing values, ``InvalidValueError`` for a bad subject."""
-        missing = REQUIRED_CONTEXT[kind] - context.keys()
+        spec = SPECS[kind]
+        missing = spec.required_context - context.keys()
         if missing:
             raise UndefinedError(f"{kind}: fehlende Kontextwerte: {', '.join(sorted(missing))}")
         line = salutation(context["recipient_name"], context.get("recipient_anrede"), context.get("recipient_titel"))
         data = {**context, "salutation": line}
-        name = TEMPLATES[kind]
-        subject = self._text.get_template(f"{name}.subject.txt").render(data).strip()
+        subject_file, text_file, html_file = spec.template_files
+        subject = self._text.get_template(subject_file).render(data).strip()
         if not subject:
             raise InvalidValueError(f"{kind}: leerer Betreff")
         check_header_text(subject, field="Betreff")
         data["subject"] = subject
-        text = self._text.get_template(f"{name}.txt").render(data)
-        html = self._html.get_template(f"{name}.html").render(data)
+        text = self._text.get_template(text_file).render(data)
+        html = self._html.get_template(html_file).render(data)
         return RenderedEmail(subject=subject, text=text, html=html)

@@ -1,4 +1,7 @@
-"""A realistic sample context for every message kind (previews and template tests); all addresses are fictitious."""
+"""A realistic sample context per message kind, named after it (wired into its spec in ``email/specs.py``).
+
+Used by previews, template tests and the wheel test; all addresses are fictitious.
+"""
 
 from __future__ import annotations
 
@@ -46,144 +49,153 @@ _MEETING: Mapping[str, Any] = {
 _RECIPIENT_KEYS = ("recipient_name", "recipient_anrede", "recipient_titel")
 _MEETING_CORE = {k: _MEETING[k] for k in (*_RECIPIENT_KEYS, "meeting_type", "title", "start", "end", "organiser")}
 
-SAMPLE_CONTEXTS: Mapping[MessageKind, Mapping[str, Any]] = {
-    MessageKind.CALL_FOR_APPLICATIONS: {
-        **_KOMMUNE,
-        "recipient_name": None,
-        "funding_year": 2027,
-        "application_deadline": date(2026, 10, 30),
-        "max_personnel_amount": Decimal("60000.00"),
-        "max_material_amount": Decimal("20000.00"),
-        "required_documents": [
-            "Antragsformular mit Unterschrift der Verwaltungsspitze",
-            "Stellenbeschreibung der Integrationsmanagerin bzw. des Integrationsmanagers",
-            "Kosten- und Finanzierungsplan",
-        ],
-        "submission_address": _SUBMIT,
-    },
-    MessageKind.APPLICATION_RECEIVED: {
-        **_FILED,
-        "received_on": date(2026, 10, 12),
-        "requested_amount": Decimal("80000.00"),
-    },
-    MessageKind.APPLICATION_REMINDER: {
-        **_APPLICATION,
-        "application_deadline": date(2026, 10, 30),
-        "days_remaining": 14,
-        "submission_address": _SUBMIT,
-    },
-    MessageKind.DECISION_APPROVED: {
-        **_FILED,
-        "grant_lines": [
-            {"label": "Personalkosten (1,0 Vollzeitstelle)", "amount": Decimal("60000.00")},
-            {"label": "Sachkosten", "amount": Decimal("20000.00")},
-        ],
-        "granted_total": Decimal("80000.00"),
-        "funding_period_start": date(2027, 1, 1),
-        "funding_period_end": date(2027, 12, 31),
-        "message": "Bitte beachten Sie die Nebenbestimmungen im Bescheid.\nDie erste Rate wird im Januar ausgezahlt.",
-    },
-    MessageKind.DECISION_REJECTED: {
-        **_FILED,
-        "reason": "Der Antrag ist nach Ablauf der Antragsfrist am 30.10.2026 eingegangen.",
-    },
-    MessageKind.DECISION_CHANGES_REQUESTED: {
-        **_FILED,
-        "message": "Im Kosten- und Finanzierungsplan fehlt der Eigenanteil.\n"
-        "Bitte ergänzen Sie die Stellenbeschreibung um die Aufgaben im Bereich Ehrenamt.",
-        "resubmit_by": date(2026, 11, 20),
-        "submission_address": _SUBMIT,
-    },
-    MessageKind.DELIVERABLE_REMINDER: {
-        **_DELIVERABLES,
-        "outstanding": [DeliverableKind.ANNUAL_REPORT, DeliverableKind.QUESTIONNAIRE],
-        "days_remaining": 14,
-    },
-    MessageKind.OVERDUE_NOTICE: {
-        **_DELIVERABLES,
-        "outstanding": [DeliverableKind.QUESTIONNAIRE],
-        "days_overdue": 7,
-        "respond_by": date(2027, 1, 8),
-    },
-    MessageKind.ESCALATION_DIGEST: {
-        "recipient_name": None,
-        "cycle_year": 2026,
-        "as_of": date(2027, 1, 11),
-        "entries": [
-            {
-                "ags": "07339000",
-                "kommune_name": "Landkreis Mainz-Bingen",
-                "outstanding": [DeliverableKind.QUESTIONNAIRE],
-                "due_date": date(2026, 12, 15),
-                "days_overdue": 27,
-            },
-            {
-                "ags": "07211000",
-                "kommune_name": "Stadt Trier",
-                "outstanding": [DeliverableKind.ANNUAL_REPORT, DeliverableKind.QUESTIONNAIRE],
-                "due_date": date(2026, 12, 15),
-                "days_overdue": 27,
-            },
-        ],
-    },
-    MessageKind.SUBMISSION_CONFIRMATION: {
-        **_KOMMUNE,
-        **_IM,
-        "cycle_year": 2026,
-        "deliverable": DeliverableKind.ANNUAL_REPORT,
-        "received_on": date(2026, 12, 9),
-        "on_time": True,
-        "still_outstanding": [DeliverableKind.QUESTIONNAIRE],
-        "due_date": date(2026, 12, 15),
-    },
-    MessageKind.MEETING_INVITATION: {**_MEETING, "rsvp_by": date(2026, 5, 29)},
-    MessageKind.MEETING_UPDATE: {
-        **_MEETING,
-        "changes": ["Neuer Raum: Sitzungssaal 2.14 statt Raum 1.03", "Die Videokonferenz wird zusätzlich angeboten."],
-    },
-    MessageKind.MEETING_CANCELLATION: {
-        **_MEETING_CORE,
-        "reason": "Wegen einer kurzfristigen Terminüberschneidung im Ministerium muss das Treffen leider entfallen.",
-    },
-    MessageKind.MEETING_REMINDER: {**_MEETING, "days_until": 2},
-    MessageKind.MEETING_MINUTES: {
-        **_MEETING_CORE,
-        "summary": "Die Einreichung von Jahresbericht und Fragebogen erfolgt bis 15.12.2026 per E-Mail.\n"
-        "Das nächste Vernetzungstreffen findet im Herbst statt.",
-        "attachment_names": ["Protokoll_Vernetzungstreffen_2026-06-10.pdf"],
-    },
-    MessageKind.DELIVERY_FAILED: {
-        "recipient_name": None,
-        "problems": [
-            {
-                "outbox_id": 4711,
-                "kind": MessageKind.DELIVERABLE_REMINDER,
-                "recipient": "integration@kreis-beispiel.example",
-                "subject": "Erinnerung: Jahresbericht und Fragebogen 2026 fällig am 15.12.2026",
-                "status": "fehlgeschlagen",
-                "attempts": 1,
-                "error": "550 5.1.1 <integration@kreis-beispiel.example>: Recipient address rejected: User unknown",
-            },
-            {
-                "outbox_id": 4712,
-                "kind": MessageKind.SUBMISSION_CONFIRMATION,
-                "recipient": "im@stadt-beispiel.example",
-                "subject": "Eingangsbestätigung: Jahresbericht 2026",
-                "status": "ungeklärt",
-                "attempts": 1,
-                "error": "Zeitüberschreitung nach dem Senden der Nachricht",
-            },
-        ],
-        "count": 2,
-        "open_total": 3,
-        "reported_at": datetime(2026, 12, 1, 9, 30, tzinfo=_BERLIN),
-    },
+CALL_FOR_APPLICATIONS: Mapping[str, Any] = {
+    **_KOMMUNE,
+    "recipient_name": None,
+    "funding_year": 2027,
+    "application_deadline": date(2026, 10, 30),
+    "max_personnel_amount": Decimal("60000.00"),
+    "max_material_amount": Decimal("20000.00"),
+    "required_documents": [
+        "Antragsformular mit Unterschrift der Verwaltungsspitze",
+        "Stellenbeschreibung der Integrationsmanagerin bzw. des Integrationsmanagers",
+        "Kosten- und Finanzierungsplan",
+    ],
+    "submission_address": _SUBMIT,
+}
+
+APPLICATION_RECEIVED: Mapping[str, Any] = {
+    **_FILED,
+    "received_on": date(2026, 10, 12),
+    "requested_amount": Decimal("80000.00"),
+}
+
+APPLICATION_REMINDER: Mapping[str, Any] = {
+    **_APPLICATION,
+    "application_deadline": date(2026, 10, 30),
+    "days_remaining": 14,
+    "submission_address": _SUBMIT,
+}
+
+DECISION_APPROVED: Mapping[str, Any] = {
+    **_FILED,
+    "grant_lines": [
+        {"label": "Personalkosten (1,0 Vollzeitstelle)", "amount": Decimal("60000.00")},
+        {"label": "Sachkosten", "amount": Decimal("20000.00")},
+    ],
+    "granted_total": Decimal("80000.00"),
+    "funding_period_start": date(2027, 1, 1),
+    "funding_period_end": date(2027, 12, 31),
+    "message": "Bitte beachten Sie die Nebenbestimmungen im Bescheid.\nDie erste Rate wird im Januar ausgezahlt.",
+}
+
+DECISION_REJECTED: Mapping[str, Any] = {
+    **_FILED,
+    "reason": "Der Antrag ist nach Ablauf der Antragsfrist am 30.10.2026 eingegangen.",
+}
+
+DECISION_CHANGES_REQUESTED: Mapping[str, Any] = {
+    **_FILED,
+    "message": "Im Kosten- und Finanzierungsplan fehlt der Eigenanteil.\n"
+    "Bitte ergänzen Sie die Stellenbeschreibung um die Aufgaben im Bereich Ehrenamt.",
+    "resubmit_by": date(2026, 11, 20),
+    "submission_address": _SUBMIT,
+}
+
+DELIVERABLE_REMINDER: Mapping[str, Any] = {
+    **_DELIVERABLES,
+    "outstanding": [DeliverableKind.ANNUAL_REPORT, DeliverableKind.QUESTIONNAIRE],
+    "days_remaining": 14,
+}
+
+OVERDUE_NOTICE: Mapping[str, Any] = {
+    **_DELIVERABLES,
+    "outstanding": [DeliverableKind.QUESTIONNAIRE],
+    "days_overdue": 7,
+    "respond_by": date(2027, 1, 8),
+}
+
+ESCALATION_DIGEST: Mapping[str, Any] = {
+    "recipient_name": None,
+    "cycle_year": 2026,
+    "as_of": date(2027, 1, 11),
+    "entries": [
+        {
+            "ags": "07339000",
+            "kommune_name": "Landkreis Mainz-Bingen",
+            "outstanding": [DeliverableKind.QUESTIONNAIRE],
+            "due_date": date(2026, 12, 15),
+            "days_overdue": 27,
+        },
+        {
+            "ags": "07211000",
+            "kommune_name": "Stadt Trier",
+            "outstanding": [DeliverableKind.ANNUAL_REPORT, DeliverableKind.QUESTIONNAIRE],
+            "due_date": date(2026, 12, 15),
+            "days_overdue": 27,
+        },
+    ],
+}
+
+SUBMISSION_CONFIRMATION: Mapping[str, Any] = {
+    **_KOMMUNE,
+    **_IM,
+    "cycle_year": 2026,
+    "deliverable": DeliverableKind.ANNUAL_REPORT,
+    "received_on": date(2026, 12, 9),
+    "on_time": True,
+    "still_outstanding": [DeliverableKind.QUESTIONNAIRE],
+    "due_date": date(2026, 12, 15),
+}
+
+MEETING_INVITATION: Mapping[str, Any] = {**_MEETING, "rsvp_by": date(2026, 5, 29)}
+
+MEETING_UPDATE: Mapping[str, Any] = {
+    **_MEETING,
+    "changes": ["Neuer Raum: Sitzungssaal 2.14 statt Raum 1.03", "Die Videokonferenz wird zusätzlich angeboten."],
+}
+
+MEETING_CANCELLATION: Mapping[str, Any] = {
+    **_MEETING_CORE,
+    "reason": "Wegen einer kurzfristigen Terminüberschneidung im Ministerium muss das Treffen leider entfallen.",
+}
+
+MEETING_REMINDER: Mapping[str, Any] = {**_MEETING, "days_until": 2}
+
+MEETING_MINUTES: Mapping[str, Any] = {
+    **_MEETING_CORE,
+    "summary": "Die Einreichung von Jahresbericht und Fragebogen erfolgt bis 15.12.2026 per E-Mail.\n"
+    "Das nächste Vernetzungstreffen findet im Herbst statt.",
+    "attachment_names": ["Protokoll_Vernetzungstreffen_2026-06-10.pdf"],
+}
+
+DELIVERY_FAILED: Mapping[str, Any] = {
+    "recipient_name": None,
+    "problems": [
+        {
+            "outbox_id": 4711,
+            "kind": MessageKind.DELIVERABLE_REMINDER,
+            "recipient": "integration@kreis-beispiel.example",
+            "subject": "Erinnerung: Jahresbericht und Fragebogen 2026 fällig am 15.12.2026",
+            "status": "fehlgeschlagen",
+            "attempts": 1,
+            "error": "550 5.1.1 <integration@kreis-beispiel.example>: Recipient address rejected: User unknown",
+        },
+        {
+            "outbox_id": 4712,
+            "kind": MessageKind.SUBMISSION_CONFIRMATION,
+            "recipient": "im@stadt-beispiel.example",
+            "subject": "Eingangsbestätigung: Jahresbericht 2026",
+            "status": "ungeklärt",
+            "attempts": 1,
+            "error": "Zeitüberschreitung nach dem Senden der Nachricht",
+        },
+    ],
+    "count": 2,
+    "open_total": 3,
+    "reported_at": datetime(2026, 12, 1, 9, 30, tzinfo=_BERLIN),
 }
 
 # Fictitious recipients for previews: ministry notices go to the ministry, everything else to a Kommune.
-SAMPLE_RECIPIENTS: Mapping[MessageKind, str] = {
-    kind: "integration@mffki.rlp.example"
-    if kind in {MessageKind.ESCALATION_DIGEST, MessageKind.DELIVERY_FAILED}
-    else "integrationsmanagement@mainz-bingen.example"
-    for kind in MessageKind
-}
+MINISTRY_ADDRESS = "integration@mffki.rlp.example"
+KOMMUNE_ADDRESS = "integrationsmanagement@mainz-bingen.example"

@@ -35,6 +35,7 @@ from kim_workflow.core.funding import format_eur
 from kim_workflow.core.german_input import DATE_HINT, TIME_HINT, parse_amount, parse_date, parse_datetime
 from kim_workflow.core.registry import display_name
 from kim_workflow.core.validation import AGS_PATTERN
+from kim_workflow.core.years import YEAR_MAX, YEAR_MIN
 from kim_workflow.email.formatting import MEETING_TYPE_LABELS, ORGANISER_LABELS
 from kim_workflow.services.decisions import DecisionRequest
 from kim_workflow.services.registry import reference_kommunen
@@ -188,7 +189,7 @@ GermanDate = Annotated[date, FormText(text_parser(parse_date, date, optional=Fal
 OptionalDate = Annotated[date | None, FormText(text_parser(parse_date, date, optional=True), _TEXT, _date_text)]
 GermanDateTime = Annotated[datetime, FormText(text_parser(parse_datetime, datetime, optional=False), _TEXT)]
 OptionalText = Annotated[str | None, FormText(lambda v: (v.strip() or None) if isinstance(v, str) else v, _TEXT, str)]
-Year = Annotated[int, Field(ge=2000, le=2100)]
+Year = Annotated[int, Field(ge=YEAR_MIN, le=YEAR_MAX)]
 Today = Annotated[OptionalDate, de("Stichtag", "TT.MM.JJJJ; leer lassen für heute (Europe/Berlin)", shown="")]
 DryRun = Annotated[bool, de("Probelauf", "Nur anzeigen, was anfiele; nichts speichern oder versenden")]
 Actor = Annotated[

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, TypeVar
 
-from prefect import State
+from prefect import State, get_run_logger
+from prefect.exceptions import MissingContextError
 from prefect.states import Failed
+
+from kim_workflow.core.policy import PolicyError
+from kim_workflow.core.validation import InvalidValueError
 
 T = TypeVar("T")
 
@@ -23,4 +28,28 @@ def delivery_outcome(result: T, *dispatches: dict[str, Any] | None) -> T | State
         f"{undelivered} E-Mail(s) nicht zugestellt (fehlgeschlagen oder ungeklärt) – Einzelheiten im Log und im "
         "Artefakt kim-outbox-failed; das Ministerium wurde benachrichtigt."
     )
+    return Failed(message=message)
+
+
+def retry_unless_bad_input(task: Any, task_run: Any, state: State[Any]) -> bool:
+    """A task's ``retry_condition_fn``: a broken policy file or a refused value does not get better by retrying."""
+    try:
+        state.result()
+    except (PolicyError, InvalidValueError):
+        return False
+    except Exception:
+        return True
+    return True
+
+
+def policy_refused(exc: PolicyError) -> State[Any]:
+    """A flow's end after a broken policy file: failed, the German message in the log and the state, no traceback.
+
+    Use in a flow as ``except PolicyError as exc: return policy_refused(exc)``.
+    """
+    message = f"Fehlerhafte Richtlinie, nichts geplant oder versendet: {exc}"
+    try:
+        get_run_logger().error(message)
+    except MissingContextError:
+        logging.getLogger(__name__).error(message)
     return Failed(message=message)

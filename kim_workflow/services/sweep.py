@@ -29,7 +29,7 @@ from kim_workflow.core.reminders import (
 )
 from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune, ReminderLog
 from kim_workflow.db.reminder_log import log_row, record_stages
-from kim_workflow.email.ics import deadline_event, ics_attachment
+from kim_workflow.email.ics import calendar_attachment, deadline_event
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail, enqueue
 from kim_workflow.services.lookups import active_contacts_by_kommune, split_recipients
@@ -275,7 +275,7 @@ class _Composer:
             sequence=revision,
             dtstamp=self.now,
         )
-        return ics_attachment(content, "PUBLISH", filename="abgabefrist.ics")
+        return calendar_attachment(content, MessageKind.DELIVERABLE_REMINDER, "abgabefrist.ics")
 
     def escalation(self, digest: EscalationDigest, address: str) -> NewEmail:
         entries = [

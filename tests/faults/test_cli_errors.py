@@ -120,6 +120,19 @@ def test_a_typo_in_the_funding_policy_is_bad_input_for_application_submit(env: d
     assert code == 2 and "Fehler:" in output and "max_ftee" in output, output
 
 
+def test_a_bad_funding_value_is_refused_when_the_policy_loads(env: dict[str, str]) -> None:
+    policies = Path(env["KIM_DATA_DIR"]) / "policies"
+    policies.mkdir(parents=True, exist_ok=True)
+    override = policies / "2030.toml"
+    override.write_text('[funding]\nmax_material_eur = "viel"\n', encoding="utf-8")
+    try:
+        code, output = kim(env, "cycle", "open", "--year", "2030")
+    finally:
+        override.unlink()
+    assert code == 2 and "Traceback" not in output, output
+    assert f"Fehler: Richtlinie {override}, Abschnitt [funding], Schlüssel max_material_eur: keine Zahl" in output
+
+
 def test_an_unexpected_error_prints_one_line_and_logs_the_traceback(env: dict[str, str], tmp_path: Path) -> None:
     folder = tmp_path / "a-folder.db"
     folder.mkdir()  # SQLite cannot open a folder: the database is "unreachable"

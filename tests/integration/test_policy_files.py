@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kim_workflow.core.policy import PolicyError
-from kim_workflow.services.policies import load_policy
+from kim_workflow.services.policies import check_policy_files, load_funding_rules, load_policy
 
 
 def test_an_edited_added_or_removed_override_is_picked_up(tmp_path: Path) -> None:
@@ -32,3 +32,39 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
     for _ in range(2):
         with pytest.raises(PolicyError, match="kein gültiges TOML"):
             load_policy(2027, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[funding]\nmax_fte = "eins"\n', "Abschnitt [funding], Schlüssel max_fte: keine Zahl: 'eins'"),
+        ("[funding]\nmax_fte = 0\n", "Abschnitt [funding], Schlüssel max_fte: muss größer als 0 sein"),
+        ('[funding]\nmax_ftee = "1.0"\n', "Abschnitt [funding]: unbekannte Schlüssel max_ftee"),
+        ("[report]\ndeadline_day = 32\n", "Abschnitt [report], Schlüssel deadline_day: 32 ist nicht zulässig"),
+    ],
+)
+def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Path, toml: str, message: str) -> None:
+    (tmp_path / "2027.toml").write_text(toml, encoding="utf-8")
+    with pytest.raises(PolicyError) as excinfo:
+        load_policy(2027, tmp_path)
+    assert str(excinfo.value).startswith(f"Richtlinie {tmp_path / '2027.toml'}, Abschnitt ")
+    assert message in str(excinfo.value)
+
+
+def test_the_file_named_is_the_one_that_set_the_value(tmp_path: Path) -> None:
+    (tmp_path / "default.toml").write_text("[funding]\nmax_fte = 0\n", encoding="utf-8")
+    (tmp_path / "2027.toml").write_text('[funding]\nmax_material_eur = "1000"\n', encoding="utf-8")
+    with pytest.raises(PolicyError) as excinfo:
+        load_policy(2027, tmp_path)
+    error = excinfo.value
+    assert (error.file, error.section, error.key) == (str(tmp_path / "default.toml"), "funding", "max_fte")
+    assert load_funding_rules(load_policy(2026)).max_fte == 1  # the shipped rules are fine
+
+
+def test_kim_up_checks_this_next_and_every_overridden_year(tmp_path: Path) -> None:
+    (tmp_path / "2031.toml").write_text("[report]\nescalation_days_after = 10\n", encoding="utf-8")
+    (tmp_path / "notes.toml").write_text("", encoding="utf-8")
+    assert check_policy_files(tmp_path, 2026) == [2026, 2027, 2031]
+    (tmp_path / "2031.toml").write_text('[funding]\nmax_fte = "2,0"\n', encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"2031\.toml, Abschnitt \[funding\], Schlüssel max_fte"):
+        check_policy_files(tmp_path, 2026)

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kim_workflow.core.domain import DeliverableKind, MeetingType, Organiser
+from kim_workflow.core.funding import format_eur
 from kim_workflow.email.formatting import (
     FILTERS,
     deliverable_label,
     format_date_long,
     format_date_short,
     format_datetime_long,
-    format_eur,
     format_meeting_when,
     format_time_range,
     join_de,
@@ -49,6 +49,8 @@ def test_datetime_is_converted_to_local_date_first() -> None:
         (Decimal("1234.5"), "1.234,50 €"),
         (Decimal("0.5"), "0,50 €"),
         (20000, "20.000,00 €"),
+        (Decimal("0.005"), "0,01 €"),  # commercial rounding (half up), as in the funding checks
+        (Decimal("2.675"), "2,68 €"),
     ],
 )
 def test_eur_uses_german_separators_and_a_regular_space(amount: Decimal | int, expected: str) -> None:
@@ -158,3 +160,7 @@ def test_labels_accept_enums_and_values() -> None:
 def test_every_helper_is_a_filter() -> None:
     expected = {"date_long", "date_short", "eur", "time_range", "salutation", "meeting_when", "datetime_long"}
     assert expected <= set(FILTERS)
+
+
+def test_templates_use_the_one_money_formatter() -> None:
+    assert FILTERS["eur"] is format_eur

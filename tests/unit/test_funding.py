@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from kim_workflow.core.funding import (
     ApplicationData,
     FundingRules,
-    FundingRulesError,
     StaffShare,
     Violation,
     ViolationCode,
@@ -28,6 +27,7 @@ from kim_workflow.core.funding import (
     personnel_cap,
     total_fte,
 )
+from kim_workflow.core.policy import PolicyError
 
 D = Decimal
 RULES = FundingRules()
@@ -368,7 +368,7 @@ def test_rules_defaults_and_conversion_from_toml_values() -> None:
     ],
 )
 def test_bad_rules_are_refused(data: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(FundingRulesError, match=re.escape(fragment)):
+    with pytest.raises(PolicyError, match=re.escape(fragment)):
         parse_funding_rules(data)
 
 

@@ -284,3 +284,20 @@ def test_invalid_policies_are_rejected_with_a_clear_message(data: dict[str, Any]
         parse_policy(2026, data)
     assert message in str(excinfo.value)
     assert isinstance(excinfo.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("message", "section", "key"),
+    [
+        ("report.deadline_day: 32 ist nicht zulässig", "report", "deadline_day"),
+        ("meetings.series[0].title: doppelte Werte", "meetings", "series[0].title"),
+        ("funding: unbekannte Schlüssel x", "funding", None),
+        ("Richtlinie: unbekannte Schlüssel 'x'", None, None),
+    ],
+)
+def test_a_policy_error_knows_section_and_key_and_names_the_file(message: str, section: str, key: str | None) -> None:
+    error = PolicyError(message)
+    assert (error.section, error.key) == (section, key)
+    located = error.in_file("2027.toml")
+    assert (located.file, located.section, located.key) == ("2027.toml", section, key)
+    assert str(located).startswith("Richtlinie 2027.toml") and str(located).endswith(message.split(": ", 1)[1])

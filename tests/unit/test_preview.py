@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from kim_workflow.email.kinds import CALENDAR_METHODS, MessageKind
+from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.preview import write_previews
 from kim_workflow.email.render import Renderer
+from kim_workflow.email.specs import SPECS
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 SENDER = "Kommunales Integrationsmanagement RLP <kim@mffki.rlp.de>"
@@ -60,7 +61,7 @@ def test_calendar_attachments_match_the_kind(previews: tuple[Path, list[Path]], 
     out, _ = previews
     message = read_eml(out / f"{kind.value}.eml")
     calendars = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
-    method = CALENDAR_METHODS.get(kind)
+    method = SPECS[kind].calendar_method
     if method is None:
         assert calendars == []
         return

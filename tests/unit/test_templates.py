@@ -11,9 +11,12 @@ from jinja2 import UndefinedError
 
 from kim_workflow.core.domain import DeliverableKind, Organiser
 from kim_workflow.core.validation import InvalidValueError
-from kim_workflow.email.kinds import KIND_LABELS, OPTIONAL_CONTEXT, REQUIRED_CONTEXT, TEMPLATES, MessageKind
+from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.render import TEMPLATES_DIR, RenderedEmail, Renderer
-from kim_workflow.email.samples import SAMPLE_CONTEXTS
+from kim_workflow.email.specs import OPTIONAL_CONTEXT, SPECS
+
+SAMPLE_CONTEXTS = {kind: spec.sample for kind, spec in SPECS.items()}
+REQUIRED_CONTEXT = {kind: spec.required_context for kind, spec in SPECS.items()}
 
 FOOTER = "Diese E-Mail wurde automatisch erstellt. Bei Fragen antworten Sie bitte auf diese Nachricht."
 SENDER = "Ministerium für Familie, Frauen, Kultur und Integration Rheinland-Pfalz – Referat Integration"
@@ -33,10 +36,11 @@ def render(renderer: Renderer, kind: MessageKind, **overrides: Any) -> RenderedE
 
 
 def test_every_kind_has_a_template_required_keys_and_a_sample() -> None:
-    assert set(TEMPLATES) == set(REQUIRED_CONTEXT) == set(SAMPLE_CONTEXTS) == set(KIND_LABELS) == set(MessageKind)
-    for name in TEMPLATES.values():
-        for suffix in (".subject.txt", ".txt", ".html"):
-            assert (TEMPLATES_DIR / f"{name}{suffix}").is_file(), f"{name}{suffix}"
+    assert set(SPECS) == set(MessageKind)
+    for kind, spec in SPECS.items():
+        assert spec.kind is kind and spec.label and spec.sample
+        for name in spec.template_files:
+            assert (TEMPLATES_DIR / name).is_file(), name
 
 
 @pytest.mark.parametrize("kind", list(MessageKind))
