@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from prefect import State
 from prefect.states import Failed
 
+from kim_workflow.orchestration.results import DispatchSummary
+
 T = TypeVar("T")
 
 
-def delivery_outcome(result: T, *dispatches: dict[str, Any] | None) -> T | State[Any]:
+def delivery_outcome(result: T, *dispatches: DispatchSummary | None) -> T | State[T]:
     """``result`` unchanged if every dispatch delivered everything; else a Failed state with the reason.
 
     A run whose emails failed or became ``unknown`` must not look like a plain success: the operator sees it
     red in the run list, its message says how many, and the run's log names each email and the server's reply.
     """
-    undelivered = sum(d.get("undelivered", 0) for d in dispatches if d)
+    undelivered = sum(d.undelivered for d in dispatches if d is not None)
     if not undelivered:
         return result
     message = (
