@@ -4,12 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test lint typecheck pytest fuzz lock bench bench-latency preview clean
+.PHONY: up test test-fast lint typecheck pytest fuzz lock bench bench-latency preview clean
 
 up: $(STAMP)            ## run the main job: database, Prefect server + UI, mail sink, all deployments
 	$(BIN)/kim up
 
 test: $(STAMP) lint typecheck pytest   ## lint, type-check and run the whole test suite
+
+test-fast: $(STAMP)      ## the pure and database tests, without the Prefect harness, e2e and fault tests (< 1 min)
+	$(BIN)/pytest -m "not prefect and not slow" -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

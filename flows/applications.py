@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Any
+from typing import Annotated
 
 from prefect import State, flow, get_run_logger, pause_flow_run, suspend_flow_run
 from prefect.runtime import deployment, flow_run
@@ -23,6 +23,8 @@ from kim_workflow.orchestration.cycle_tasks import dispatch_outbox, local_today,
 from kim_workflow.orchestration.forms import Actor as FormActor
 from kim_workflow.orchestration.forms import DecisionForm, Today, de, decision_form_description, validation_problems
 from kim_workflow.orchestration.outcomes import delivery_outcome
+from kim_workflow.orchestration.results import DecisionAnswer, DecisionClaim, DecisionStatus, WindowSummary
+from kim_workflow.services.application_intake import SubmitResult
 
 DAY = 86_400
 
@@ -31,7 +33,7 @@ DAY = 86_400
 def submit_application(
     application: Annotated[ApplicationForm, de("Antrag", "Kommune, Förderjahr, Personal und beantragte Beträge")],
     actor: FormActor = "prefect-ui",
-) -> dict[str, Any] | State[Any]:
+) -> SubmitResult | State[SubmitResult]:
     """Checks and stores the application and queues the receipt; an invalid one fails the run, nothing stored."""
     result = submit_application_task(application.to_input(), actor)
     dispatch = dispatch_outbox()
@@ -50,7 +52,7 @@ def application_decision(
     take_over: Annotated[
         bool, de("Übernehmen", "Auch wenn ein anderer Lauf den Antrag hält (z. B. nach einem Absturz)")
     ] = False,
-) -> dict[str, Any] | State[Any]:
+) -> DecisionAnswer | State[DecisionAnswer]:
     """Waits for the decision (form ``DecisionForm``), stores it and notifies the Kommune.
 
     Served from a deployment the run is *suspended* while it waits: no process is kept, the form survives any
@@ -62,30 +64,31 @@ def application_decision(
     run_id = str(flow_run.id)
     suspend = deployment.id is not None  # only a deployment's run can be resumed after its process is gone
     result = _await_decision(application_id, run_id, timeout_days * DAY, poll_interval_seconds, take_over, suspend)
-    if result["status"] != "decided":
+    if result.decision is None:
         return result
     dispatch = dispatch_outbox()
-    publish_application_overview([result["year"]])
+    publish_application_overview([result.decision.year])
     publish_events()
     return delivery_outcome(result, dispatch)
 
 
 def _await_decision(
     application_id: int, run_id: str, timeout: int, poll_interval: int, take_over: bool, suspend: bool
-) -> dict[str, Any]:
+) -> DecisionAnswer:
     logger = get_run_logger()
-    state = _claim(application_id, run_id, take_over)
-    if state["decided_here"] is not None:  # this run's form was applied already (by kim up's watcher)
-        return {**state["decided_here"], "status": "decided"}
-    if not state["pending"] or state["decision_run_id"] != run_id:
-        status = "not_pending" if not state["pending"] else "duplicate"
+    claim = _claim(application_id, run_id, take_over)
+    if claim.decided_here is not None:  # this run's form was applied already (by kim up's watcher)
+        return DecisionAnswer("decided", application_id, decision=claim.decided_here)
+    state = claim.application
+    if not state.pending or state.decision_run_id != run_id:
+        status: DecisionStatus = "not_pending" if not state.pending else "duplicate"
         logger.info("Antrag %s wartet nicht (mehr) auf diesen Lauf: %s", application_id, status)
-        return {"status": status, "application_id": application_id}
+        return DecisionAnswer(status, application_id)
     refusal: str | None = None
     previous: DecisionForm | None = None
     for attempt in itertools.count():
-        form = DecisionForm.prefilled(decision_form_description(state["summary"], refusal), previous)
-        key = decision_key(state["revision"], attempt)
+        form = DecisionForm.prefilled(decision_form_description(state.summary, refusal), previous)
+        key = decision_key(state.revision, attempt)
         try:
             if suspend:
                 answer = suspend_flow_run(wait_for_input=form, timeout=timeout, key=key)
@@ -95,28 +98,28 @@ def _await_decision(
             refusal, previous = "\n".join(validation_problems(exc, DecisionForm)), None
             logger.warning("Eingabe unvollständig oder fehlerhaft, bitte erneut entscheiden:\n%s", refusal)
             continue
-        result = decide_task(application_id, state["revision"], run_id, answer)
-        if result["status"] != "invalid":
+        result = decide_task(application_id, state.revision, run_id, answer)
+        if result.status != "invalid":
             return result
-        refusal, previous = "\n".join(result["problems"]), answer
+        refusal, previous = "\n".join(result.problems), answer
         logger.warning("Entscheidung nicht zulässig, bitte erneut entscheiden:\n%s", refusal)
     raise AssertionError("unreachable")
 
 
-def _claim(application_id: int, run_id: str, take_over: bool) -> dict[str, Any]:
+def _claim(application_id: int, run_id: str, take_over: bool) -> DecisionClaim:
     """Claim the application for this run; take it over if the run that held it has ended (or if told to)."""
-    state = claim_decision_run_task(application_id, run_id, force=take_over)
-    holder = state["decision_run_id"]
-    if state["pending"] and holder not in (None, run_id) and not run_is_active(holder):
-        state = claim_decision_run_task(application_id, run_id, force=True)
-    return state
+    claim = claim_decision_run_task(application_id, run_id, force=take_over)
+    holder = claim.application.decision_run_id
+    if claim.application.pending and holder is not None and holder != run_id and not run_is_active(holder):
+        claim = claim_decision_run_task(application_id, run_id, force=True)
+    return claim
 
 
 @flow(name="application-window", description="Aufruf zur Antragstellung und Erinnerungen an die Antragsfrist")
-def application_window(today: Today = None) -> list[dict[str, Any]] | State[Any]:
+def application_window(today: Today = None) -> list[WindowSummary] | State[list[WindowSummary]]:
     """Daily: the call once per Kommune and year, reminders before the deadline; a second run sends nothing twice."""
     day = today or local_today()
     summaries = plan_application_window(day)
     dispatch = dispatch_outbox()
-    publish_application_overview([s["year"] for s in summaries])
+    publish_application_overview([s.year for s in summaries])
     return delivery_outcome(summaries, dispatch)

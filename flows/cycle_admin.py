@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from prefect import State, flow
 from pydantic import BaseModel
@@ -18,6 +18,8 @@ from kim_workflow.orchestration.cycle_tasks import (
 )
 from kim_workflow.orchestration.forms import Actor, DeliverableChoice, GermanDate, Kommune, Year, de
 from kim_workflow.orchestration.outcomes import delivery_outcome
+from kim_workflow.orchestration.results import DispatchSummary, SubmissionSummary
+from kim_workflow.services.cycles import OpenCycleResult
 
 FundingYear = Annotated[Year, de("Förderjahr", "z. B. 2026")]
 
@@ -41,7 +43,7 @@ class Extension(BaseModel):
 
 
 @flow(name="open-cycle", description="Förderjahr eröffnen: Berichtspflichten für alle aktiven Kommunen anlegen")
-def open_cycle(year: FundingYear, actor: Actor = "prefect-ui") -> dict[str, Any]:
+def open_cycle(year: FundingYear, actor: Actor = "prefect-ui") -> OpenCycleResult:
     result = open_cycle_task(year, actor)
     publish_status_artifacts(local_today(), [year])
     publish_events()
@@ -52,7 +54,7 @@ def open_cycle(year: FundingYear, actor: Actor = "prefect-ui") -> dict[str, Any]
 def record_submission(
     submission: Annotated[Submission, de("Eingang", "Welche Unterlage von welcher Kommune wann einging")],
     actor: Actor = "prefect-ui",
-) -> dict[str, Any]:
+) -> SubmissionSummary:
     """Stores the submission and queues the confirmation; the event it emits triggers the dispatch."""
     result = record_submission_task(
         submission.ags, submission.year, submission.kind, submission.received_on, local_today(), actor
@@ -72,7 +74,7 @@ def extend_deadline(
 
 
 @flow(name="submission-received", description="Bestätigung sofort versenden und Status aktualisieren")
-def submission_received(year: FundingYear) -> dict[str, Any] | State[Any]:
+def submission_received(year: FundingYear) -> DispatchSummary | State[DispatchSummary]:
     """Triggered by ``kim.submission.received`` and ``kim.deadline.extended`` (see prefect.yaml)."""
     report = dispatch_outbox()
     publish_status_artifacts(local_today(), [year])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import State, flow
 
 from kim_workflow.orchestration.cycle_tasks import (
@@ -16,10 +14,11 @@ from kim_workflow.orchestration.cycle_tasks import (
 )
 from kim_workflow.orchestration.forms import DryRun, Today
 from kim_workflow.orchestration.outcomes import delivery_outcome
+from kim_workflow.orchestration.results import SweepSummary
 
 
 @flow(name="daily-sweep", description="Erinnerungen, Mahnungen und Eskalation zum 15. Dezember planen und versenden")
-def daily_sweep(today: Today = None, dry_run: DryRun = False) -> list[dict[str, Any]] | State[Any]:
+def daily_sweep(today: Today = None, dry_run: DryRun = False) -> list[SweepSummary] | State[list[SweepSummary]]:
     """``today`` defaults to the current day in Europe/Berlin; a second run on the same day sends nothing twice."""
     day = today or local_today()
     summaries = plan_and_enqueue(day, dry_run)

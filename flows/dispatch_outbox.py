@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import State, flow
 
 from kim_workflow.orchestration.cycle_tasks import dispatch_outbox as dispatch_task
 from kim_workflow.orchestration.cycle_tasks import publish_events
 from kim_workflow.orchestration.outcomes import delivery_outcome
+from kim_workflow.orchestration.results import DispatchSummary
 
 
 @flow(name="dispatch-outbox", description="Fällige E-Mails aus dem Postausgang versenden")
-def dispatch_outbox() -> dict[str, Any] | State[Any]:
+def dispatch_outbox() -> DispatchSummary | State[DispatchSummary]:
     """Ends failed (red) when an email failed or became unknown; the log names each one."""
     report = dispatch_task()
     publish_events()

@@ -7,7 +7,8 @@ and sends them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import replace
+from typing import Annotated
 
 from prefect import State, flow
 from pydantic import BaseModel, Field
@@ -40,6 +41,13 @@ from kim_workflow.orchestration.meeting_tasks import (
     record_attendance_task,
 )
 from kim_workflow.orchestration.outcomes import delivery_outcome
+from kim_workflow.orchestration.results import (
+    MeetingAttendance,
+    MeetingNotified,
+    MeetingReminders,
+    MeetingSummary,
+    SeriesSummary,
+)
 
 MeetingId = Annotated[int, Field(ge=1), de("Termin-Nr.", "Die Nummer des Termins (siehe Artefakt kim-meetings-<Jahr>)")]
 TIME = "TT.MM.JJJJ HH:MM, Ortszeit, z. B. 10.06.2026 10:00"
@@ -87,9 +95,9 @@ class Attendance(BaseModel):
 @flow(name="meeting-add", description="Einen Termin anlegen; die Einladungen verschickt meeting-notify")
 def meeting_add(
     meeting: Annotated[NewMeeting, de("Termin", "Art, Titel, Zeit, Ort und Eingeladene")], actor: Actor = "prefect-ui"
-) -> dict[str, Any]:
+) -> MeetingSummary:
     result = add_meeting_task(meeting.draft(), meeting.kommunen or None, actor)
-    publish_meetings_artifact([result["year"]])
+    publish_meetings_artifact([result.year])
     publish_events()
     return result
 
@@ -97,7 +105,7 @@ def meeting_add(
 @flow(name="meeting-series", description="Die Terminreihen des Jahres aus der Richtlinie anlegen (idempotent)")
 def meeting_series(
     year: Annotated[Year, de("Jahr", "Das Jahr der Terminreihen, z. B. 2026")], actor: Actor = "prefect-ui"
-) -> dict[str, Any]:
+) -> SeriesSummary:
     result = generate_series_task(year, actor)
     publish_meetings_artifact([year])
     publish_events()
@@ -105,9 +113,9 @@ def meeting_series(
 
 
 @flow(name="meeting-move", description="Einen Termin verschieben; die Aktualisierung verschickt meeting-notify")
-def meeting_move(meeting_id: MeetingId, start: Start, end: End, actor: Actor = "prefect-ui") -> dict[str, Any]:
+def meeting_move(meeting_id: MeetingId, start: Start, end: End, actor: Actor = "prefect-ui") -> MeetingSummary:
     result = move_meeting_task(meeting_id, start, end, actor)
-    publish_meetings_artifact([result["year"]])
+    publish_meetings_artifact([result.year])
     publish_events()
     return result
 
@@ -119,9 +127,9 @@ def meeting_cancel(
         str, de("Grund der Absage", "Steht in der Absage an alle Eingeladenen", min_length=1, max_length=1000)
     ],
     actor: Actor = "prefect-ui",
-) -> dict[str, Any]:
+) -> MeetingSummary:
     result = cancel_meeting_task(meeting_id, reason, actor)
-    publish_meetings_artifact([result["year"]])
+    publish_meetings_artifact([result.year])
     publish_events()
     return result
 
@@ -129,32 +137,34 @@ def meeting_cancel(
 @flow(name="meeting-attendance", description="Teilnahme je Kommune erfassen, optional das Protokoll versenden")
 def meeting_attendance(
     attendance: Annotated[Attendance, de("Teilnahme", "Wer da war, wer fehlte, Protokoll")], actor: Actor = "prefect-ui"
-) -> dict[str, Any]:
-    result: dict[str, Any] = {"meeting_id": attendance.meeting_id}
+) -> MeetingAttendance:
+    meeting_id, year = attendance.meeting_id, None
+    present = recorded = minutes_queued = 0
     if attendance.present or attendance.absent or not attendance.minutes:
-        result |= record_attendance_task(attendance.meeting_id, attendance.present, attendance.absent, actor)
+        recorded_attendance = record_attendance_task(meeting_id, attendance.present, attendance.absent, actor)
+        year, present, recorded = recorded_attendance.year, recorded_attendance.present, recorded_attendance.recorded
     if attendance.minutes:
-        result |= attach_minutes_task(attendance.meeting_id, attendance.minutes, attendance.summary, actor)
-    publish_meetings_artifact([result["year"]])
+        minutes = attach_minutes_task(meeting_id, attendance.minutes, attendance.summary, actor)
+        year, minutes_queued = minutes.year, minutes.minutes_queued
+    assert year is not None  # at least one of the two tasks ran
+    publish_meetings_artifact([year])
     publish_events()
-    return result
+    return MeetingAttendance(meeting_id, year, present=present, recorded=recorded, minutes_queued=minutes_queued)
 
 
 @flow(name="meeting-notify", description="Einladung, Aktualisierung oder Absage eines Termins versenden")
-def meeting_notify(meeting_id: MeetingId) -> dict[str, Any] | State[Any]:
+def meeting_notify(meeting_id: MeetingId) -> MeetingNotified | State[MeetingNotified]:
     """Triggered by ``kim.meeting.*`` events; a re-run sends nothing twice."""
-    result = notify_meeting_task(meeting_id)
-    result["dispatch"] = dispatch_outbox()
-    publish_meetings_artifact([result["year"]])
+    result = replace(notify_meeting_task(meeting_id), dispatch=dispatch_outbox())
+    publish_meetings_artifact([result.year])
     publish_events()
-    return delivery_outcome(result, result["dispatch"])
+    return delivery_outcome(result, result.dispatch)
 
 
 @flow(name="meeting-reminders", description="Terminerinnerungen (7 und 1 Tag vorher) planen und versenden")
-def meeting_reminders(today: Today = None, dry_run: DryRun = False) -> dict[str, Any] | State[Any]:
+def meeting_reminders(today: Today = None, dry_run: DryRun = False) -> MeetingReminders | State[MeetingReminders]:
     """``today`` defaults to the current day in Europe/Berlin; a second run on the same day sends nothing twice."""
     day = today or local_today()
-    result = plan_meeting_reminders_task(day, dry_run)
-    result["dispatch"] = None if dry_run else dispatch_outbox()
-    publish_meetings_artifact(sorted({day.year, *result["years"]}))
-    return delivery_outcome(result, result["dispatch"])
+    result = replace(plan_meeting_reminders_task(day, dry_run), dispatch=None if dry_run else dispatch_outbox())
+    publish_meetings_artifact(sorted({day.year, *result.years}))
+    return delivery_outcome(result, result.dispatch)

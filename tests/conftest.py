@@ -1,4 +1,5 @@
-"""Shared fixtures: databases (SQLite by default, PostgreSQL with KIM_TEST_DATABASE_URL), SMTP, Prefect."""
+"""Shared fixtures: databases (SQLite by default, PostgreSQL with KIM_TEST_DATABASE_URL), SMTP, Prefect; and the
+markers every test gets from the fixtures it uses (``prefect``, ``postgres``, ``slow``: see pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import pytest  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from kim_workflow.db.engine import make_engine  # noqa: E402
+from kim_workflow.email.sink import free_port  # noqa: E402
 from kim_workflow.settings import Settings  # noqa: E402
 from tests.support.databases import (  # noqa: E402
     PostgresSchema,
@@ -33,6 +35,7 @@ from tests.support.databases import (  # noqa: E402
     migrated_sqlite_template,
     truncate_all,
 )
+from tests.support.markers import markers_for  # noqa: E402
 from tests.support.smtp import SmtpServer  # noqa: E402
 
 TEST_DATABASE_URL = os.environ.get("KIM_TEST_DATABASE_URL", "")
@@ -83,15 +86,29 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def settings(database_url: str, smtp_server: SmtpServer, tmp_path: Path) -> Settings:
-    """Settings pointing at this test's database and SMTP server, with fast retries."""
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings pointing at this test's database, with fast retries, and at this test's SMTP server if the test
+    uses ``smtp_server`` (directly or through a fixture); else at a closed port (a send is refused at once)."""
+    if "smtp_server" in request.fixturenames:
+        server: SmtpServer = request.getfixturevalue("smtp_server")
+        host, port = server.host, server.port
+    else:
+        host, port = "127.0.0.1", free_port()  # nothing listens there
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
+        smtp_host=host,
+        smtp_port=port,
         smtp_timeout_seconds=5,
         dispatch_backoff_seconds=1,
         dispatch_backoff_cap_seconds=4,
         _env_file=None,  # type: ignore[call-arg]
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test from its folder and fixtures (see tests/support/markers.py)."""
+    on_postgres = bool(TEST_DATABASE_URL) and is_postgres(TEST_DATABASE_URL)
+    for item in items:
+        for name in markers_for(item.path, getattr(item, "fixturenames", ()), on_postgres=on_postgres):
+            item.add_marker(name)

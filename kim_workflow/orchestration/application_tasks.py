@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 from prefect import task
@@ -15,8 +14,9 @@ from kim_workflow.db.engine import session_scope
 from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
 from kim_workflow.orchestration.forms import DecisionForm
+from kim_workflow.orchestration.results import Decided, DecisionAnswer, DecisionClaim, WindowSummary
 from kim_workflow.services.application_input import ApplicationInput
-from kim_workflow.services.application_intake import submit_application
+from kim_workflow.services.application_intake import SubmitResult, submit_application
 from kim_workflow.services.application_window import run_window
 from kim_workflow.services.decision_runs import claim_decision_run, decide_through_run, decided_by_run
 from kim_workflow.services.decisions import (
@@ -27,27 +27,26 @@ from kim_workflow.services.decisions import (
 
 
 @task(name="submit-application")
-def submit_application_task(application: ApplicationInput, actor: str) -> dict[str, Any]:
+def submit_application_task(application: ApplicationInput, actor: str) -> SubmitResult:
     """Check and store one application; a rejected one raises (the run fails visibly, nothing is stored)."""
     kim = current_app()
     with session_scope(kim.engine) as session:
-        result = submit_application(session, kim.settings, application=application, now=utc_now(), actor=actor)
-    return asdict(result)
+        return submit_application(session, kim.settings, application=application, now=utc_now(), actor=actor)
 
 
 @task(name="claim-decision-run", cache_policy=NO_CACHE)
-def claim_decision_run_task(application_id: int, run_id: str, force: bool = False) -> dict[str, Any]:
+def claim_decision_run_task(application_id: int, run_id: str, force: bool = False) -> DecisionClaim:
     """Register this run as the one waiting for the decision; return the application's state and, if this run's
     form was applied already, that decision (``decided_here``)."""
     kim = current_app()
     with session_scope(kim.engine) as session:
         state = claim_decision_run(session, kim.settings, application_id=application_id, run_id=run_id, force=force)
         decided = decided_by_run(session, application_id=application_id, run_id=run_id)
-    return {**asdict(state), "pending": state.pending, "decided_here": None if decided is None else _summary(decided)}
+    return DecisionClaim(state, None if decided is None else _decided(decided))
 
 
 @task(name="decide-application", cache_policy=NO_CACHE)
-def decide_task(application_id: int, revision: int, run_id: str, answer: DecisionForm) -> dict[str, Any]:
+def decide_task(application_id: int, revision: int, run_id: str, answer: DecisionForm) -> DecisionAnswer:
     """Store the decision; ``status`` is ``decided``, ``invalid`` (with ``problems``) or ``not_pending``."""
     kim = current_app()
     try:
@@ -57,14 +56,18 @@ def decide_task(application_id: int, revision: int, run_id: str, answer: Decisio
                 request=answer.to_request(), now=utc_now(),
             )  # fmt: skip
     except InvalidDecision as exc:
-        return {"status": "invalid", "problems": exc.problems}
+        return DecisionAnswer("invalid", application_id, problems=exc.problems)
     except DecisionNotPending as exc:
-        return {"status": "not_pending", "reason": str(exc)}
-    return {**_summary(result), "status": "decided"}
+        return DecisionAnswer("not_pending", application_id, reason=str(exc))
+    return DecisionAnswer("decided", application_id, decision=_decided(result))
 
 
-def _summary(result: DecisionResult) -> dict[str, Any]:
-    return {**asdict(result), "outcome": result.outcome.value, "application_status": result.status.value}
+def _decided(result: DecisionResult) -> Decided:
+    return Decided(
+        application_id=result.application_id, decision_id=result.decision_id, ags=result.ags,
+        kommune=result.kommune, year=result.year, revision=result.revision, outcome=result.outcome,
+        application_status=result.status, email_queued=result.email_queued,
+    )  # fmt: skip
 
 
 def decision_key(revision: int, attempt: int) -> str:
@@ -81,12 +84,14 @@ def parse_decision_key(key: str | None) -> tuple[int, int] | None:
 
 
 @task(name="plan-application-window", retries=2, retry_delay_seconds=[5, 30])
-def plan_application_window(today: date) -> list[dict[str, Any]]:
+def plan_application_window(today: date) -> list[WindowSummary]:
     """One transaction: the day's calls for applications and reminders of every open year."""
     kim = current_app()
     with session_scope(kim.engine) as session:
         runs = run_window(session, kim.settings, today=today, now=utc_now())
-    return [asdict(run) for run in runs]
+    return [
+        WindowSummary(r.year, r.calls, r.reminders, r.queued, list(r.stages), list(r.without_contact)) for r in runs
+    ]
 
 
 @task(name="publish-application-overview")
@@ -108,7 +113,7 @@ def run_is_active(run_id: str) -> bool:
     return state is not None and not state.is_final()
 
 
-def release_waiting_run(run_id: str, answer: dict[str, Any]) -> bool:
+def release_waiting_run(run_id: str, answer: Mapping[str, object]) -> bool:
     """Resume a paused decision run after a decision made elsewhere; it then sees the decision and ends cleanly.
 
     ``answer`` must fit ``DecisionForm`` (the server validates it); return False if the run is not paused.

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
-from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -15,7 +13,8 @@ from kim_workflow.db.engine import session_scope
 from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
 from kim_workflow.orchestration.events import publish_and_refresh
-from kim_workflow.services.cycles import open_cycle
+from kim_workflow.orchestration.results import DispatchSummary, SubmissionSummary, SweepSummary
+from kim_workflow.services.cycles import OpenCycleResult, open_cycle
 from kim_workflow.services.delivery_problems import dispatch_and_report
 from kim_workflow.services.notifications import record_submission_and_confirm
 from kim_workflow.services.policies import load_policy
@@ -29,7 +28,7 @@ def local_today() -> date:
 
 
 @task(name="plan-and-enqueue-reminders", retries=2, retry_delay_seconds=[5, 30])
-def plan_and_enqueue(today: date, dry_run: bool = False) -> list[dict[str, Any]]:
+def plan_and_enqueue(today: date, dry_run: bool = False) -> list[SweepSummary]:
     """One transaction: plan every open year's reminders for ``today`` and queue their emails."""
     kim = current_app()
     with session_scope(kim.engine) as session:
@@ -37,20 +36,20 @@ def plan_and_enqueue(today: date, dry_run: bool = False) -> list[dict[str, Any]]
         if dry_run:
             session.rollback()
     return [
-        {
-            "year": s.year,
-            "planned": len(s.emails),
-            "queued": s.queued,
-            "stages": sorted({str(r.stage) for r in s.plan.reminders}),
-            "escalation": s.plan.escalation is not None,
-            "without_contact": s.without_contact,
-        }
+        SweepSummary(
+            year=s.year,
+            planned=len(s.emails),
+            queued=s.queued,
+            stages=sorted({str(r.stage) for r in s.plan.reminders}),
+            escalation=s.plan.escalation is not None,
+            without_contact=list(s.without_contact),
+        )
         for s in sweeps
     ]
 
 
 @task(name="dispatch-outbox", retries=1, retry_delay_seconds=[10])
-def dispatch_outbox() -> dict[str, Any]:
+def dispatch_outbox() -> DispatchSummary:
     """Send what is due; SMTP trouble is recorded per message, not raised. New problems are logged by name,
     reported to the ministry (one digest) and listed in ``kim-outbox-failed``."""
     kim = current_app()
@@ -61,8 +60,13 @@ def dispatch_outbox() -> dict[str, Any]:
         )
     if delivery.problems or delivery.undelivered:
         views.publish_outbox_problems(kim.engine)
-    summary = {k: v for k, v in asdict(delivery.report).items() if k != "worker_id"}
-    return {**summary, "undelivered": delivery.undelivered, "problems": delivery.problem_lines()}
+    report = delivery.report
+    return DispatchSummary(
+        claimed=report.claimed, sent=report.sent, retried=report.retried, released=report.released,
+        failed=report.failed, unknown=report.unknown, recovered_stale=report.recovered_stale,
+        released_stale=report.released_stale, disabled=report.disabled, errors=list(report.errors),
+        undelivered=delivery.undelivered, problems=delivery.problem_lines(),
+    )  # fmt: skip
 
 
 @task(name="publish-status-artifacts")
@@ -72,22 +76,22 @@ def publish_status_artifacts(today: date, years: list[int] | None = None) -> int
 
 
 @task(name="publish-sweep-report")
-def publish_sweep_report(today: date, summaries: list[dict[str, Any]], dispatch: dict[str, Any] | None) -> None:
+def publish_sweep_report(today: date, summaries: list[SweepSummary], dispatch: DispatchSummary | None) -> None:
     lines = [f"# Tageslauf {today:%d.%m.%Y}", ""]
     for s in summaries:
         lines.append(
-            f"- **{s['year']}**: {s['planned']} E-Mails geplant, {s['queued']} neu im Postausgang"
-            + (f" (Stufen: {', '.join(s['stages'])})" if s["stages"] else "")
-            + (", Eskalation an das Ministerium" if s["escalation"] else "")
+            f"- **{s.year}**: {s.planned} E-Mails geplant, {s.queued} neu im Postausgang"
+            + (f" (Stufen: {', '.join(s.stages)})" if s.stages else "")
+            + (", Eskalation an das Ministerium" if s.escalation else "")
         )
-        if s["without_contact"]:
+        if s.without_contact:
             lines.append(
-                f"  - **Ohne aktive Ansprechperson (keine Erinnerung möglich):** {', '.join(s['without_contact'])}"
+                f"  - **Ohne aktive Ansprechperson (keine Erinnerung möglich):** {', '.join(s.without_contact)}"
             )
     if dispatch is not None:
         lines.append(
-            f"- Versand: {dispatch['sent']} gesendet, {dispatch['retried']} erneut geplant, "
-            f"{dispatch['failed']} endgültig fehlgeschlagen, {dispatch['unknown']} ungeklärt"
+            f"- Versand: {dispatch.sent} gesendet, {dispatch.retried} erneut geplant, "
+            f"{dispatch.failed} endgültig fehlgeschlagen, {dispatch.unknown} ungeklärt"
         )
     create_markdown_artifact(key="kim-sweep", markdown="\n".join(lines) + "\n", description="Täglicher Lauf")
 
@@ -106,17 +110,16 @@ def publish_events() -> int:
 
 
 @task(name="open-cycle")
-def open_cycle_task(year: int, actor: str) -> dict[str, Any]:
+def open_cycle_task(year: int, actor: str) -> OpenCycleResult:
     kim = current_app()
     with session_scope(kim.engine) as session:
-        result = open_cycle(session, policy=load_policy(year, kim.settings.policy_dir), now=utc_now(), actor=actor)
-    return asdict(result)
+        return open_cycle(session, policy=load_policy(year, kim.settings.policy_dir), now=utc_now(), actor=actor)
 
 
 @task(name="record-submission")
 def record_submission_task(
     ags: str, year: int, kind: DeliverableKind, received_on: date, today: date, actor: str
-) -> dict[str, Any]:
+) -> SubmissionSummary:
     kim = current_app()
     with session_scope(kim.engine) as session:
         outcome = record_submission_and_confirm(
@@ -130,7 +133,7 @@ def record_submission_task(
             now=utc_now(),
             actor=actor,
         )
-    return {"newly_recorded": outcome.newly_recorded, "late": outcome.late, "kommune": outcome.kommune.name}
+        return SubmissionSummary(outcome.newly_recorded, outcome.late, outcome.kommune.name)
 
 
 @task(name="extend-deadline")

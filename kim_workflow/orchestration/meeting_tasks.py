@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from prefect import task
 
@@ -15,21 +14,27 @@ from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Meeting
 from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
+from kim_workflow.orchestration.results import (
+    AttendanceSummary,
+    MeetingNotified,
+    MeetingReminders,
+    MeetingSummary,
+    MinutesSummary,
+    SeriesSummary,
+)
 from kim_workflow.services import meeting_notifications as notifications
 from kim_workflow.services import meetings as meeting_service
+from kim_workflow.services.lookups import id_of
 
 
-def _summary(meeting: Meeting) -> dict[str, Any]:
-    return {
-        "meeting_id": meeting.id,
-        "year": meeting.year,
-        "sequence": meeting.sequence,
-        "status": meeting.status.value,
-    }
+def _summary(meeting: Meeting) -> MeetingSummary:
+    return MeetingSummary(
+        meeting_id=id_of(meeting), year=meeting.year, sequence=meeting.sequence, status=meeting.status
+    )
 
 
 @task(name="add-meeting")
-def add_meeting_task(draft: MeetingDraft, kommunen: list[str] | None, actor: str) -> dict[str, Any]:
+def add_meeting_task(draft: MeetingDraft, kommunen: list[str] | None, actor: str) -> MeetingSummary:
     """Store one meeting; naive times are local time of the programme's zone."""
     kim = current_app()
     tz = kim.settings.tz
@@ -42,20 +47,15 @@ def add_meeting_task(draft: MeetingDraft, kommunen: list[str] | None, actor: str
 
 
 @task(name="generate-meeting-series")
-def generate_series_task(year: int, actor: str) -> dict[str, Any]:
+def generate_series_task(year: int, actor: str) -> SeriesSummary:
     kim = current_app()
     with session_scope(kim.engine) as session:
         result = meeting_service.generate_series(session, kim.settings, year=year, now=utc_now(), actor=actor)
-        return {
-            "year": year,
-            "created": [m.id for m in result.created],
-            "existing": result.existing,
-            "past": result.past,
-        }
+        return SeriesSummary(year, [id_of(m) for m in result.created], result.existing, result.past)
 
 
 @task(name="move-meeting")
-def move_meeting_task(meeting_id: int, start: datetime, end: datetime, actor: str) -> dict[str, Any]:
+def move_meeting_task(meeting_id: int, start: datetime, end: datetime, actor: str) -> MeetingSummary:
     kim = current_app()
     tz = kim.settings.tz
     with session_scope(kim.engine) as session:
@@ -67,7 +67,7 @@ def move_meeting_task(meeting_id: int, start: datetime, end: datetime, actor: st
 
 
 @task(name="cancel-meeting")
-def cancel_meeting_task(meeting_id: int, reason: str, actor: str) -> dict[str, Any]:
+def cancel_meeting_task(meeting_id: int, reason: str, actor: str) -> MeetingSummary:
     kim = current_app()
     with session_scope(kim.engine) as session:
         meeting = meeting_service.cancel_meeting(
@@ -77,18 +77,18 @@ def cancel_meeting_task(meeting_id: int, reason: str, actor: str) -> dict[str, A
 
 
 @task(name="record-attendance")
-def record_attendance_task(meeting_id: int, present: list[str], absent: list[str], actor: str) -> dict[str, Any]:
+def record_attendance_task(meeting_id: int, present: list[str], absent: list[str], actor: str) -> AttendanceSummary:
     kim = current_app()
     with session_scope(kim.engine) as session:
         recorded = meeting_service.record_attendance(
             session, meeting_id=meeting_id, present=present, absent=absent, now=utc_now(), actor=actor
         )
         year = meeting_service.get_meeting(session, meeting_id).year
-    return {"meeting_id": meeting_id, "year": year, "present": sum(recorded.values()), "recorded": len(recorded)}
+    return AttendanceSummary(meeting_id, year, present=sum(recorded.values()), recorded=len(recorded))
 
 
 @task(name="attach-minutes")
-def attach_minutes_task(meeting_id: int, minutes: str, summary: str | None, actor: str) -> dict[str, Any]:
+def attach_minutes_task(meeting_id: int, minutes: str, summary: str | None, actor: str) -> MinutesSummary:
     """``minutes`` is an http(s) link or the path of a file on the machine that runs the flow."""
     kim = current_app()
     is_link = minutes.lower().startswith(("http://", "https://"))
@@ -98,21 +98,24 @@ def attach_minutes_task(meeting_id: int, minutes: str, summary: str | None, acto
             link=minutes if is_link else None, file=None if is_link else Path(minutes),
         )  # fmt: skip
         year = meeting_service.get_meeting(session, meeting_id).year
-    return {"meeting_id": meeting_id, "year": year, "minutes_queued": queued}
+    return MinutesSummary(meeting_id, year, minutes_queued=queued)
 
 
 @task(name="notify-meeting", retries=2, retry_delay_seconds=[5, 30])
-def notify_meeting_task(meeting_id: int) -> dict[str, Any]:
+def notify_meeting_task(meeting_id: int) -> MeetingNotified:
     """Queue the invitations, updates or cancellations of the meeting's current version (idempotent)."""
     kim = current_app()
     with session_scope(kim.engine) as session:
         result = notifications.notify_meeting(session, kim.settings, meeting_id=meeting_id, now=utc_now())
         meeting = meeting_service.get_meeting(session, meeting_id)
-        return {**_summary(meeting), "planned": result.counts, "queued": result.queued}
+        return MeetingNotified(
+            meeting_id=id_of(meeting), year=meeting.year, sequence=meeting.sequence, status=meeting.status,
+            planned=dict(result.counts), queued=result.queued,
+        )  # fmt: skip
 
 
 @task(name="plan-meeting-reminders", retries=2, retry_delay_seconds=[5, 30])
-def plan_meeting_reminders_task(today: date, dry_run: bool = False) -> dict[str, Any]:
+def plan_meeting_reminders_task(today: date, dry_run: bool = False) -> MeetingReminders:
     """One transaction: the day's reminders of every upcoming meeting, logged and queued."""
     kim = current_app()
     with session_scope(kim.engine) as session:
@@ -120,7 +123,7 @@ def plan_meeting_reminders_task(today: date, dry_run: bool = False) -> dict[str,
         if dry_run:
             session.rollback()
     refs = sorted({email.subject_ref for email in run.emails})
-    return {"planned": len(run.emails), "queued": run.queued, "meetings": refs, "years": sorted(run.years)}
+    return MeetingReminders(planned=len(run.emails), queued=run.queued, meetings=refs, years=sorted(run.years))
 
 
 @task(name="publish-meetings-artifact")

@@ -11,17 +11,18 @@ from prefect.states import Failed
 
 from kim_workflow.core.policy import PolicyError
 from kim_workflow.core.validation import InvalidValueError
+from kim_workflow.orchestration.results import DispatchSummary
 
 T = TypeVar("T")
 
 
-def delivery_outcome(result: T, *dispatches: dict[str, Any] | None) -> T | State[Any]:
+def delivery_outcome(result: T, *dispatches: DispatchSummary | None) -> T | State[T]:
     """``result`` unchanged if every dispatch delivered everything; else a Failed state with the reason.
 
     A run whose emails failed or became ``unknown`` must not look like a plain success: the operator sees it
     red in the run list, its message says how many, and the run's log names each email and the server's reply.
     """
-    undelivered = sum(d.get("undelivered", 0) for d in dispatches if d)
+    undelivered = sum(d.undelivered for d in dispatches if d is not None)
     if not undelivered:
         return result
     message = (

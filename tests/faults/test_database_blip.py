@@ -32,7 +32,7 @@ BLIP_SECONDS = 4.0
 
 
 @contextmanager
-def postgres_dispatcher(engine: Engine, database_url: str) -> Iterator[tuple[Engine, Callable[[], None]]]:
+def postgres_dispatcher(engine: Engine, database_url: str) -> Iterator[tuple[Engine, Callable[..., None]]]:
     """An engine logging in as a role of this test's own, and the blip: that role may not log in and all its
     connections are terminated for ``BLIP_SECONDS`` (nobody else's connection is touched)."""
     role = f"kim_blip_{uuid.uuid4().hex[:8]}"
@@ -45,11 +45,13 @@ def postgres_dispatcher(engine: Engine, database_url: str) -> Iterator[tuple[Eng
     url = sa.engine.make_url(database_url).set(username=role).render_as_string(hide_password=False)
     dispatcher = make_engine(url)
 
-    def blip() -> None:
+    def blip(seconds: float = BLIP_SECONDS, began: threading.Event | None = None) -> None:
         with engine.connect() as admin:
             admin.execution_options(isolation_level="AUTOCOMMIT")
             admin.execute(sa.text(f"ALTER ROLE {role} NOLOGIN"))
-            until = time.monotonic() + BLIP_SECONDS
+            if began is not None:
+                began.set()
+            until = time.monotonic() + seconds
             while time.monotonic() < until:
                 admin.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"),
                               {"r": role})  # fmt: skip
@@ -66,7 +68,7 @@ def postgres_dispatcher(engine: Engine, database_url: str) -> Iterator[tuple[Eng
 
 
 @contextmanager
-def sqlite_dispatcher(database_url: str) -> Iterator[tuple[Engine, Callable[[], None]]]:
+def sqlite_dispatcher(database_url: str) -> Iterator[tuple[Engine, Callable[..., None]]]:
     """An engine with a 100 ms busy timeout (the test's setting, not the default 30 s) and the blip: another
     connection holds the write lock (BEGIN EXCLUSIVE) for ``BLIP_SECONDS``."""
     dispatcher = make_engine(database_url)
@@ -75,10 +77,12 @@ def sqlite_dispatcher(database_url: str) -> Iterator[tuple[Engine, Callable[[], 
     def short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:  # runs after the engine's own pragmas
         dbapi_connection.execute("PRAGMA busy_timeout=100")
 
-    def blip() -> None:
+    def blip(seconds: float = BLIP_SECONDS, began: threading.Event | None = None) -> None:
         locker = sqlite3.connect(sa.engine.make_url(database_url).database or "", isolation_level=None)
         locker.execute("BEGIN EXCLUSIVE")
-        time.sleep(BLIP_SECONDS)
+        if began is not None:
+            began.set()
+        time.sleep(seconds)
         locker.execute("ROLLBACK")
         locker.close()
 
@@ -130,10 +134,12 @@ def test_a_database_away_for_longer_than_the_retry_budget_is_a_german_error_and_
     queue(engine, 5)
     setup = sqlite_dispatcher(database_url) if is_sqlite(database_url) else postgres_dispatcher(engine, database_url)
     with setup as (dispatcher, blip):
-        blipper = threading.Thread(target=blip)
+        began = threading.Event()
+        # a short blip that still outlasts the short retry budget (the other test's 4 s would only be waited out)
+        blipper = threading.Thread(target=blip, kwargs={"seconds": 1.5, "began": began})
         blipper.start()
-        time.sleep(0.5)  # the blip has begun
-        report = dispatch_sync(dispatcher, settings.model_copy(update={"dispatch_db_retry_seconds": 1}), now=NOW)
+        assert began.wait(10)
+        report = dispatch_sync(dispatcher, settings.model_copy(update={"dispatch_db_retry_seconds": 0.3}), now=NOW)
         blipper.join()
     assert (
         report.sent == 0 and "Datenbank nicht erreichbar" in report.errors[0] and "nichts versendet" in report.errors[0]

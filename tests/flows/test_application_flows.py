@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import pytest
@@ -28,6 +28,7 @@ from kim_workflow.services.policies import load_policy
 from kim_workflow.settings import load_settings
 from tests.support.smtp import SmtpServer
 
+T = TypeVar("T")
 NOW = datetime(2026, 1, 10, tzinfo=UTC)
 MAINZ = "07315000"
 APPLICATION = ApplicationInput.model_validate(
@@ -59,11 +60,12 @@ def year_env(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.Mon
     engine.dispose()
 
 
-def in_background(target: Callable[[], dict[str, Any]]) -> tuple[threading.Thread, dict[str, Any]]:
-    """Run a flow in a thread that sees this thread's Prefect settings (the test server)."""
-    outcome: dict[str, Any] = {}
+def in_background(target: Callable[[], T]) -> tuple[threading.Thread, list[T]]:
+    """Run a flow in a thread that sees this thread's Prefect settings (the test server); its result ends up in
+    the list."""
+    outcome: list[T] = []
     context = contextvars.copy_context()
-    thread = threading.Thread(target=lambda: outcome.update(context.run(target)), daemon=True)
+    thread = threading.Thread(target=lambda: outcome.append(context.run(target)), daemon=True)
     thread.start()
     return thread, outcome
 
@@ -106,8 +108,8 @@ def test_decision_flow_pauses_rejects_an_approval_above_the_rules_and_stores_the
     year_env: Engine, smtp_server: SmtpServer
 ) -> None:
     submitted = submit_application(APPLICATION, actor="test")
-    application_id = submitted["application_id"]
-    assert submitted["revision"] == 1 and len(smtp_server.handler.received) == 1  # the receipt went out
+    application_id = submitted.application_id
+    assert submitted.revision == 1 and len(smtp_server.handler.received) == 1  # the receipt went out
     thread, outcome = in_background(
         lambda: application_decision(application_id, poll_interval_seconds=1, timeout_days=1)
     )
@@ -117,7 +119,8 @@ def test_decision_flow_pauses_rejects_an_approval_above_the_rules_and_stores_the
     wait_for(lambda: paused_key(run_id) not in (None, first_pause), "the run to pause again after invalid input")
     resume(run_id, outcome="Bewilligen", granted_personnel_eur="45.000", granted_material_eur="12000,50")
     thread.join(timeout=30)
-    assert outcome["status"] == "decided" and outcome["outcome"] == "approved"
+    [answer] = outcome
+    assert answer.status == "decided" and answer.decision is not None and answer.decision.outcome == "approved"
     with session_scope(year_env) as session:
         [decision] = session.exec(select(Decision)).all()
         mail = session.exec(select(OutboxMessage).where(col(OutboxMessage.kind) == "decision_approved")).one()
@@ -128,7 +131,7 @@ def test_decision_flow_pauses_rejects_an_approval_above_the_rules_and_stores_the
 
 
 def test_a_decision_from_the_cli_ends_the_waiting_flow_cleanly(year_env: Engine) -> None:
-    application_id = submit_application(APPLICATION, actor="test")["application_id"]
+    application_id = submit_application(APPLICATION, actor="test").application_id
     thread, outcome = in_background(
         lambda: application_decision(application_id=application_id, poll_interval_seconds=1)
     )
@@ -138,7 +141,8 @@ def test_a_decision_from_the_cli_ends_the_waiting_flow_cleanly(year_env: Engine)
         decide_application(session, load_settings(), request=request, now=NOW, ags=MAINZ, year=2026)
     assert release_waiting_run(run_id, {"outcome": "rejected", "decided_by": "cli"}) is True
     thread.join(timeout=30)
-    assert outcome["status"] == "not_pending"
+    [answer] = outcome
+    assert answer.status == "not_pending"
     with session_scope(year_env) as session:
         assert session.exec(select(Application.status)).one() is ApplicationStatus.REJECTED
         assert len(session.exec(select(Decision)).all()) == 1
@@ -146,9 +150,9 @@ def test_a_decision_from_the_cli_ends_the_waiting_flow_cleanly(year_env: Engine)
 
 def test_window_flow_sends_the_call_once(year_env: Engine, smtp_server: SmtpServer) -> None:
     [first] = application_window(today=date(2026, 1, 15))
-    assert (first["calls"], first["queued"]) == (36, 36) and len(smtp_server.handler.received) == 36
+    assert (first.calls, first.queued) == (36, 36) and len(smtp_server.handler.received) == 36
     [again] = application_window(today=date(2026, 1, 15))
-    assert again["queued"] == 0 and len(smtp_server.handler.received) == 36
+    assert again.queued == 0 and len(smtp_server.handler.received) == 36
 
 
 async def artifact(key: str) -> Any:

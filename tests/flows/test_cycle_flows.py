@@ -48,10 +48,10 @@ async def artifact(key: str) -> Any:
 
 def test_daily_sweep_sends_each_reminder_once_and_publishes_the_status(year_env: str, smtp_server: SmtpServer) -> None:
     summaries = daily_sweep(today=date(2026, 11, 3))
-    assert summaries[0]["queued"] == 36 and summaries[0]["stages"] == ["reminder-42"]
+    assert summaries[0].queued == 36 and summaries[0].stages == ["reminder-42"]
     assert len(smtp_server.handler.received) == 36
     again = daily_sweep(today=date(2026, 11, 3))
-    assert again[0]["queued"] == 0
+    assert again[0].queued == 0
     assert len(smtp_server.handler.received) == 36
     status = asyncio.run(artifact("kim-status-2026"))
     rows = json.loads(status.data) if isinstance(status.data, str) else status.data
@@ -66,7 +66,7 @@ def test_recording_a_submission_queues_the_confirmation_and_the_triggered_flow_s
         Submission(ags=MAINZ, year=2026, kind=DeliverableKind.ANNUAL_REPORT, received_on=date(2026, 11, 20)),
         actor="test",
     )
-    assert result["newly_recorded"] is True and result["late"] is False
+    assert result.newly_recorded is True and result.late is False
     with session_scope(make_engine(year_env)) as session:
         queued = session.exec(select(OutboxMessage).where(col(OutboxMessage.kind) == "submission_confirmation")).one()
         assert queued.status is OutboxStatus.PENDING and queued.recipient == f"im{MAINZ}@kommune.example"
@@ -76,7 +76,7 @@ def test_recording_a_submission_queues_the_confirmation_and_the_triggered_flow_s
         Submission(ags=MAINZ, year=2026, kind=DeliverableKind.ANNUAL_REPORT, received_on=date(2026, 11, 21)),
         actor="test",
     )
-    assert again["newly_recorded"] is False
+    assert again.newly_recorded is False
     submission_received(year=2026)
     assert len(smtp_server.handler.received) == 1
 

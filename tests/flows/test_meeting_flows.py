@@ -86,20 +86,20 @@ async def artifact(key: str) -> Any:
 
 def test_add_move_cancel_each_notified_once_by_the_notify_flow(meeting_env: str, smtp_server: SmtpServer) -> None:
     added = meeting_add(new_meeting(kommunen=[MAINZ]), actor="test")
-    meeting_id = added["meeting_id"]
+    meeting_id = added.meeting_id
     with session_scope(make_engine(meeting_env)) as session:
         events = session.exec(select(DomainEvent).where(col(DomainEvent.subject_type) == "meeting")).all()
         assert [(e.action, e.published_at is not None) for e in events] == [("kim.meeting.scheduled", True)]
     for _ in range(2):
         result = meeting_notify(meeting_id)
-    assert result["queued"] == 0 and result["dispatch"]["sent"] == 0
+    assert result.queued == 0 and result.dispatch is not None and result.dispatch.sent == 0
     meeting_move(meeting_id, local(21), local(21, 14), actor="test")
     meeting_notify(meeting_id)
     meeting_cancel(meeting_id, "Krankheit", actor="test")
     meeting_notify(meeting_id)
     assert set(smtp_server.handler.by_recipient()) == {"im@mainz.example", "dbki@dbki.example"}
     assert methods(smtp_server, "im@mainz.example") == [("REQUEST", 0), ("REQUEST", 1), ("CANCEL", 2)]
-    markdown = asyncio.run(artifact(f"kim-meetings-{added['year']}")).data
+    markdown = asyncio.run(artifact(f"kim-meetings-{added.year}")).data
     assert "Fachveranstaltung: Fachtag Ehrenamt" in markdown and "| abgesagt | 2 | 0 |" in markdown
 
 
@@ -112,12 +112,12 @@ def test_bad_input_fails_the_run_and_stores_nothing(meeting_env: str) -> None:
 
 def test_reminders_flow_sends_the_due_stage_once(meeting_env: str, smtp_server: SmtpServer) -> None:
     added = meeting_add(new_meeting(), actor="test")
-    meeting_notify(added["meeting_id"])
+    meeting_notify(added.meeting_id)
     meeting_day = local(20).date()
     first = meeting_reminders(today=meeting_day)
-    assert (first["queued"], first["dispatch"]["sent"]) == (3, 3)
+    assert first.dispatch is not None and (first.queued, first.dispatch.sent) == (3, 3)
     again = meeting_reminders(today=meeting_day)
-    assert (again["planned"], again["dispatch"]["sent"]) == (0, 0)
+    assert again.dispatch is not None and (again.planned, again.dispatch.sent) == (0, 0)
     subjects = [m.message["Subject"] for m in smtp_server.handler.by_recipient()["im@koblenz.example"]]
     assert [s.split(":")[0] for s in subjects] == ["Einladung", "Erinnerung"]
 
@@ -131,7 +131,7 @@ def test_attendance_flow_records_kommunen_and_sends_the_minutes_link(meeting_env
     assert meeting_id is not None
     attendance = Attendance(meeting_id=meeting_id, present=[MAINZ], absent=[KOBLENZ], minutes="https://cloud.example/p")
     result = meeting_attendance(attendance, actor="test")
-    assert (result["present"], result["recorded"], result["minutes_queued"]) == (1, 2, 3)
+    assert (result.present, result.recorded, result.minutes_queued) == (1, 2, 3)
 
 
 def test_the_trigger_template_passes_the_meeting_id_as_an_int(meeting_env: str) -> None:
@@ -141,7 +141,7 @@ def test_the_trigger_template_passes_the_meeting_id_as_an_int(meeting_env: str) 
 
     from kim_workflow.orchestration.deployments import DeploymentSpec, to_runner_deployment
 
-    meeting_id = meeting_add(new_meeting(), actor="test")["meeting_id"]
+    meeting_id = meeting_add(new_meeting(), actor="test").meeting_id
     with session_scope(make_engine(meeting_env)) as session:
         row = session.exec(select(DomainEvent).where(col(DomainEvent.action) == "kim.meeting.scheduled")).one()
     parameters: dict[str, Any] = {"meeting_id": "{{ event.payload.meeting_id }}"}

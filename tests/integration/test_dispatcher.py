@@ -212,8 +212,8 @@ def test_no_reply_after_data_is_unknown_and_not_resent(
     engine: Engine, settings: Settings, smtp_server: SmtpServer
 ) -> None:
     queue(engine, 2)
-    smtp_server.handler.behaviour.data_delay_seconds = 2
-    report = dispatch_sync(engine, settings.model_copy(update={"smtp_timeout_seconds": 1}), now=NOW)
+    smtp_server.handler.behaviour.data_delay_seconds = 1.5
+    report = dispatch_sync(engine, settings.model_copy(update={"smtp_timeout_seconds": 0.3}), now=NOW)
     assert report.unknown == 2 and statuses(engine) == Counter({OutboxStatus.UNKNOWN: 2})
     assert all("unbekannt" in (r.last_error or "") for r in rows(engine))
     smtp_server.handler.behaviour.data_delay_seconds = 0

@@ -40,11 +40,29 @@ class PostgresSchema:
 
 
 def truncate_all(engine: Engine) -> None:
-    """Empty every table of a PostgreSQL test schema (TRUNCATE fires no row triggers)."""
+    """Empty every table of a PostgreSQL test schema (TRUNCATE fires no row triggers) and restart its sequences.
+
+    Only tables with rows are truncated: TRUNCATE costs ~25 ms a table even when it is empty, whereas most tests
+    fill a few tables only.
+    """
     with engine.begin() as connection:
         tables = [t for t in sa.inspect(connection).get_table_names() if t != "alembic_version"]
-        if tables:
-            connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        if not tables:
+            return
+        probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {_quoted(t)})" for t in tables)
+        used = [_quoted(t) for t in connection.execute(sa.text(probe)).scalars()]
+        if used:
+            connection.execute(sa.text(f"TRUNCATE {', '.join(used)} CASCADE"))
+        connection.execute(
+            sa.text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false) FROM pg_sequences "
+                "WHERE schemaname = current_schema()"
+            )
+        )
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def migrated_sqlite_template(folder: Path) -> Path:
