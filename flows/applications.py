@@ -9,6 +9,7 @@ from prefect import State, flow, get_run_logger, pause_flow_run, suspend_flow_ru
 from prefect.runtime import deployment, flow_run
 from pydantic import ValidationError
 
+from kim_workflow.core.policy import PolicyError
 from kim_workflow.orchestration.application_form import ApplicationForm
 from kim_workflow.orchestration.application_tasks import (
     claim_decision_run_task,
@@ -22,7 +23,7 @@ from kim_workflow.orchestration.application_tasks import (
 from kim_workflow.orchestration.cycle_tasks import dispatch_outbox, local_today, publish_events
 from kim_workflow.orchestration.forms import Actor as FormActor
 from kim_workflow.orchestration.forms import DecisionForm, Today, de, decision_form_description, validation_problems
-from kim_workflow.orchestration.outcomes import delivery_outcome
+from kim_workflow.orchestration.outcomes import delivery_outcome, policy_refused
 from kim_workflow.orchestration.results import DecisionAnswer, DecisionClaim, DecisionStatus, WindowSummary
 from kim_workflow.services.application_intake import SubmitResult
 
@@ -119,7 +120,10 @@ def _claim(application_id: int, run_id: str, take_over: bool) -> DecisionClaim:
 def application_window(today: Today = None) -> list[WindowSummary] | State[list[WindowSummary]]:
     """Daily: the call once per Kommune and year, reminders before the deadline; a second run sends nothing twice."""
     day = today or local_today()
-    summaries = plan_application_window(day)
+    try:
+        summaries = plan_application_window(day)
+    except PolicyError as exc:
+        return policy_refused(exc)
     dispatch = dispatch_outbox()
     publish_application_overview([s.year for s in summaries])
     return delivery_outcome(summaries, dispatch)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from kim_workflow.core.domain import Organiser
 from kim_workflow.core.meetings import MeetingDraft
+from kim_workflow.core.policy import PolicyError
 from kim_workflow.orchestration.cycle_tasks import dispatch_outbox, local_today, publish_events
 from kim_workflow.orchestration.forms import (
     ORGANISERS,
@@ -40,7 +41,7 @@ from kim_workflow.orchestration.meeting_tasks import (
     publish_meetings_artifact,
     record_attendance_task,
 )
-from kim_workflow.orchestration.outcomes import delivery_outcome
+from kim_workflow.orchestration.outcomes import delivery_outcome, policy_refused
 from kim_workflow.orchestration.results import (
     MeetingAttendance,
     MeetingNotified,
@@ -165,6 +166,10 @@ def meeting_notify(meeting_id: MeetingId) -> MeetingNotified | State[MeetingNoti
 def meeting_reminders(today: Today = None, dry_run: DryRun = False) -> MeetingReminders | State[MeetingReminders]:
     """``today`` defaults to the current day in Europe/Berlin; a second run on the same day sends nothing twice."""
     day = today or local_today()
-    result = replace(plan_meeting_reminders_task(day, dry_run), dispatch=None if dry_run else dispatch_outbox())
+    try:
+        planned = plan_meeting_reminders_task(day, dry_run)
+    except PolicyError as exc:
+        return policy_refused(exc)
+    result = replace(planned, dispatch=None if dry_run else dispatch_outbox())
     publish_meetings_artifact(sorted({day.year, *result.years}))
     return delivery_outcome(result, result.dispatch)

@@ -14,6 +14,7 @@ from kim_workflow.db.engine import session_scope
 from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
 from kim_workflow.orchestration.forms import DecisionForm
+from kim_workflow.orchestration.outcomes import retry_unless_bad_input
 from kim_workflow.orchestration.results import Decided, DecisionAnswer, DecisionClaim, WindowSummary
 from kim_workflow.services.application_input import ApplicationInput
 from kim_workflow.services.application_intake import SubmitResult, submit_application
@@ -83,7 +84,7 @@ def parse_decision_key(key: str | None) -> tuple[int, int] | None:
     return (int(revision), int(attempt)) if revision.isdigit() and attempt.isdigit() else None
 
 
-@task(name="plan-application-window", retries=2, retry_delay_seconds=[5, 30])
+@task(name="plan-application-window", retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_unless_bad_input)
 def plan_application_window(today: date) -> list[WindowSummary]:
     """One transaction: the day's calls for applications and reminders of every open year."""
     kim = current_app()

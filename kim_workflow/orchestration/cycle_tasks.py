@@ -13,6 +13,7 @@ from kim_workflow.db.engine import session_scope
 from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
 from kim_workflow.orchestration.events import publish_and_refresh
+from kim_workflow.orchestration.outcomes import retry_unless_bad_input
 from kim_workflow.orchestration.results import DispatchSummary, SubmissionSummary, SweepSummary
 from kim_workflow.services.cycles import OpenCycleResult, open_cycle
 from kim_workflow.services.delivery_problems import dispatch_and_report
@@ -27,7 +28,9 @@ def local_today() -> date:
     return utc_now().astimezone(current_app().settings.tz).date()
 
 
-@task(name="plan-and-enqueue-reminders", retries=2, retry_delay_seconds=[5, 30])
+@task(
+    name="plan-and-enqueue-reminders", retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_unless_bad_input
+)
 def plan_and_enqueue(today: date, dry_run: bool = False) -> list[SweepSummary]:
     """One transaction: plan every open year's reminders for ``today`` and queue their emails."""
     kim = current_app()

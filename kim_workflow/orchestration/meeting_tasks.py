@@ -14,6 +14,7 @@ from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Meeting
 from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
+from kim_workflow.orchestration.outcomes import retry_unless_bad_input
 from kim_workflow.orchestration.results import (
     AttendanceSummary,
     MeetingNotified,
@@ -101,7 +102,7 @@ def attach_minutes_task(meeting_id: int, minutes: str, summary: str | None, acto
     return MinutesSummary(meeting_id, year, minutes_queued=queued)
 
 
-@task(name="notify-meeting", retries=2, retry_delay_seconds=[5, 30])
+@task(name="notify-meeting", retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_unless_bad_input)
 def notify_meeting_task(meeting_id: int) -> MeetingNotified:
     """Queue the invitations, updates or cancellations of the meeting's current version (idempotent)."""
     kim = current_app()
@@ -114,7 +115,7 @@ def notify_meeting_task(meeting_id: int) -> MeetingNotified:
         )  # fmt: skip
 
 
-@task(name="plan-meeting-reminders", retries=2, retry_delay_seconds=[5, 30])
+@task(name="plan-meeting-reminders", retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_unless_bad_input)
 def plan_meeting_reminders_task(today: date, dry_run: bool = False) -> MeetingReminders:
     """One transaction: the day's reminders of every upcoming meeting, logged and queued."""
     kim = current_app()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,3 +119,19 @@ def test_an_email_that_bounces_fails_the_run_lists_it_and_tells_the_ministry_onc
     again = submission_received(year=2026, return_state=True)  # nothing new: a green run, no second notice
     assert again.is_completed()
     assert len([r for r in smtp_server.handler.received if "Zustellung" in r.message["Subject"]]) == 1
+
+
+def test_a_broken_policy_file_fails_the_sweep_at_once_with_the_german_reason(
+    year_env: str, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    policies = tmp_path / "data" / "policies"
+    policies.mkdir(parents=True, exist_ok=True)
+    (policies / "2026.toml").write_text('[funding]\nmax_fte = "eins"\n', encoding="utf-8")
+    started = time.monotonic()
+    state = daily_sweep(today=date(2026, 11, 3), return_state=True)
+    assert time.monotonic() - started < 5, "a broken policy must not be retried"
+    assert state.is_failed()
+    assert "Fehlerhafte Richtlinie" in (state.message or "") and "Schlüssel max_fte" in (state.message or "")
+    assert smtp_server.handler.received == []
+    with session_scope(make_engine(year_env)) as session:
+        assert session.exec(select(OutboxMessage)).all() == []
