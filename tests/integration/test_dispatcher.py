@@ -17,16 +17,10 @@ from sqlmodel import select
 from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.models import DomainEvent, OutboxMessage
-from kim_workflow.email.dispatcher import (
-    Recovery,
-    Result,
-    RetryPolicy,
-    claim_due,
-    classify,
-    dispatch_sync,
-    mark_sending,
-    recover_stale,
-)
+from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.email.dispatcher.outcomes import Result, RetryPolicy
+from kim_workflow.email.dispatcher.store import Recovery, claim_due, mark_sending, recover_stale
+from kim_workflow.email.dispatcher.transport import classify
 from kim_workflow.email.outbox import NewEmail, dismiss, enqueue, outbox_key, resend
 from kim_workflow.settings import Settings, SmtpTls
 from tests.support.smtp import SmtpServer
