@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from kim_workflow.app import App
-    from kim_workflow.email.dispatcher import DispatchReport
+    from kim_workflow.email.dispatcher.outcomes import DispatchReport
     from kim_workflow.settings import Settings
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_UNEXPECTED", "Actor", "Id", "Ids", "Year", "console", "err"]

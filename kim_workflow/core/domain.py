@@ -83,6 +83,8 @@ class MeetingStatus(StrEnum):
 
 
 class OutboxStatus(StrEnum):
+    """An outbox row's status; which event leads from which status to which: :mod:`kim_workflow.core.outbox_states`."""
+
     PENDING = "pending"
     CLAIMED = "claimed"  # taken by a dispatcher, not yet handed to the SMTP server: safe to release after a crash
     SENDING = "sending"  # handed to the SMTP server, outcome not yet recorded: ``unknown`` after a crash

@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -74,6 +74,13 @@ def domain_of(address: str) -> str:
     return address.rsplit("@", 1)[-1].strip(" >")
 
 
+def needs_smtputf8(recipients: Iterable[str]) -> bool:
+    """Whether a message to ``recipients`` goes out as SMTPUTF8: the one place that decides, both for the headers
+    (:func:`wire_bytes`) and for the ``MAIL FROM … SMTPUTF8`` the dispatcher asks for. Domains are stored as
+    A-labels (``xn--``), so only a non-ASCII local part needs it."""
+    return not all(address.isascii() for address in recipients)
+
+
 def build_message(envelope: Envelope) -> EmailMessage:
     """A multipart/alternative (text + HTML) message with attachments and the automation headers."""
     _check_headers(envelope)
@@ -127,7 +134,7 @@ def wire_bytes(envelope: Envelope) -> bytes:
     """
     _check_headers(envelope)
     if not _fast_path_fits(envelope):  # non-ASCII addresses go out as SMTPUTF8 (the sender asks for it)
-        utf8 = not all(a.isascii() for a in envelope.all_recipients)
+        utf8 = needs_smtputf8(envelope.all_recipients)
         data = build_message(envelope).as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
         return _only_expected_headers(data, envelope)
     token = hashlib.sha256(envelope.message_id.encode()).hexdigest()[:24]

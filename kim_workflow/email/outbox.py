@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.core.header_text import check_header_text
+from kim_workflow.core.outbox_states import INITIAL_STATUS, OutboxEvent, is_allowed, sources, target
 from kim_workflow.core.validation import InvalidValueError, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import OutboxMessage
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 KEY_MAX = 400
-OPERATOR_STATES = (OutboxStatus.UNKNOWN, OutboxStatus.FAILED)
 _TABLE: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
@@ -111,7 +111,7 @@ def _row(email: NewEmail, *, now: datetime, sender_domain: str) -> dict[str, Any
         "html_body": email.html,
         "attachments": [attachment.to_json() for attachment in email.attachments],
         "message_id": new_message_id(sender_domain),
-        "status": OutboxStatus.PENDING,
+        "status": INITIAL_STATUS,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
@@ -143,7 +143,6 @@ def counts_by_status(session: Session) -> dict[OutboxStatus, int]:
 def resend(session: Session, ids: Iterable[int], *, now: datetime, actor: str) -> int:
     """Queue ``unknown``/``failed`` messages again (attempts reset, same Message-ID); return how many."""
     values = {
-        "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "claimed_at": None,
@@ -151,29 +150,36 @@ def resend(session: Session, ids: Iterable[int], *, now: datetime, actor: str) -
         "last_error": None,
         "problem_reported_at": None,  # failing again is a new incident
     }
-    return _operator_action(session, ids, values, now=now, actor=actor, action="kim.outbox.resent")
+    return _operator_action(session, ids, OutboxEvent.RESEND, values, now=now, actor=actor, action="kim.outbox.resent")
 
 
 def dismiss(session: Session, ids: Iterable[int], *, now: datetime, actor: str) -> int:
     """Close ``unknown``/``failed`` messages for good (e.g. delivery confirmed by other means)."""
-    values = {"status": OutboxStatus.DISMISSED}
-    return _operator_action(session, ids, values, now=now, actor=actor, action="kim.outbox.dismissed")
+    return _operator_action(session, ids, OutboxEvent.DISMISS, {}, now=now, actor=actor, action="kim.outbox.dismissed")
 
 
 def _operator_action(
-    session: Session, ids: Iterable[int], values: dict[str, Any], *, now: datetime, actor: str, action: str
+    session: Session,
+    ids: Iterable[int],
+    event: OutboxEvent,
+    values: dict[str, Any],
+    *,
+    now: datetime,
+    actor: str,
+    action: str,
 ) -> int:
-    """Apply ``values`` to all messages or to none: every one must exist and be unknown or failed."""
+    """Apply ``event`` (and ``values``) to all messages or to none: each must exist and be in a status that allows
+    it (unknown or failed)."""
     wanted = sorted(set(ids))
     if not wanted:
         return 0
     query = select(OutboxMessage).where(col(OutboxMessage.id).in_(wanted)).with_for_update()
     messages = {m.id: m for m in session.exec(query)}
-    _check_actionable(wanted, messages)
+    _check_actionable(wanted, messages, event)
     statement = (
         sa.update(_TABLE)
-        .where(_TABLE.c.id.in_(wanted), _TABLE.c.status.in_(OPERATOR_STATES))
-        .values(**values)
+        .where(_TABLE.c.id.in_(wanted), _TABLE.c.status.in_(sources(event)))
+        .values(status=target(event), **values)
         .execution_options(synchronize_session=False)
     )
     if session.connection().execute(statement).rowcount != len(wanted):
@@ -201,11 +207,11 @@ def _operator_action(
     return len(wanted)
 
 
-def _check_actionable(wanted: list[int], messages: dict[int | None, OutboxMessage]) -> None:
+def _check_actionable(wanted: list[int], messages: dict[int | None, OutboxMessage], event: OutboxEvent) -> None:
     missing = [i for i in wanted if i not in messages]
     if missing:
         raise OutboxActionError(f"Nachricht(en) nicht gefunden: {', '.join(map(str, missing))}")
-    refused = [f"{i} ({messages[i].status})" for i in wanted if messages[i].status not in OPERATOR_STATES]
+    refused = [f"{i} ({messages[i].status})" for i in wanted if not is_allowed(messages[i].status, event)]
     if refused:
         raise OutboxActionError(
             "Nur Nachrichten im Status 'unknown' oder 'failed' können erneut gesendet oder verworfen werden; "

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from kim_workflow.email.dispatcher import count_due
+from kim_workflow.email.dispatcher.store import count_due
 from kim_workflow.orchestration import views
 from kim_workflow.orchestration.decision_watch import DecisionWatcher
 from kim_workflow.orchestration.events import publish_and_refresh

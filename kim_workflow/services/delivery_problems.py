@@ -14,15 +14,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import OutboxStatus
+from kim_workflow.core.outbox_states import OPERATOR_STATUSES
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import OutboxMessage
-from kim_workflow.email.dispatcher import DispatchReport, dispatch_sync
+from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.email.dispatcher.outcomes import DispatchReport
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import enqueue
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.settings import Settings
 
-PROBLEM_STATES = (OutboxStatus.FAILED, OutboxStatus.UNKNOWN)
+PROBLEM_STATES = OPERATOR_STATUSES  # failed, unknown: waiting for the operator
 MAX_LISTED = 200
 
 

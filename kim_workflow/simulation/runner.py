@@ -19,7 +19,8 @@ from sqlmodel import Session, col, func, select
 from kim_workflow.core.domain import DecisionOutcome, KommuneKind, MeetingStatus
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Deliverable, Kommune, Meeting, OutboxMessage
-from kim_workflow.email.dispatcher import DispatchReport, dispatch_sync
+from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.email.dispatcher.outcomes import DispatchReport
 from kim_workflow.services import registry
 from kim_workflow.services.application_input import parse_application
 from kim_workflow.services.application_intake import submit_application

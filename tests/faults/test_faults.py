@@ -21,7 +21,8 @@ from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.models import DomainEvent, OutboxMessage, ReminderLog
 from kim_workflow.email import outbox
-from kim_workflow.email.dispatcher import dispatch_sync, recover_stale
+from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.email.dispatcher.store import recover_stale
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.registry import reference_kommunen

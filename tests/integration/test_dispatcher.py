@@ -17,16 +17,10 @@ from sqlmodel import select
 from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.models import DomainEvent, OutboxMessage
-from kim_workflow.email.dispatcher import (
-    Recovery,
-    Result,
-    RetryPolicy,
-    claim_due,
-    classify,
-    dispatch_sync,
-    mark_sending,
-    recover_stale,
-)
+from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.email.dispatcher.outcomes import Result, RetryPolicy
+from kim_workflow.email.dispatcher.store import Recovery, claim_due, mark_sending, recover_stale
+from kim_workflow.email.dispatcher.transport import classify
 from kim_workflow.email.outbox import NewEmail, dismiss, enqueue, outbox_key, resend
 from kim_workflow.settings import Settings, SmtpTls
 from tests.support.smtp import SmtpServer
@@ -351,3 +345,26 @@ def test_a_message_that_cannot_be_built_fails_alone(
     failed = rows(engine)[4]
     assert failed.status is OutboxStatus.FAILED and "konnte nicht erstellt werden" in (failed.last_error or "")
     assert failed.message_id not in smtp_server.handler.received_ids()
+
+
+def test_smtputf8_is_asked_for_exactly_the_messages_to_a_non_ascii_recipient(
+    engine: Engine, settings: Settings, smtp_server: SmtpServer
+) -> None:
+    queue(engine, 3)
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        connection.execute(sa.update(table).where(table.c.id == 2).values(recipient="müller@kommune.de"))
+    options: dict[str, list[str]] = {}
+    handle_data = smtp_server.handler.handle_DATA
+
+    async def recording(server: Any, session: Any, envelope: Any) -> str:
+        options[envelope.rcpt_tos[0]] = list(envelope.mail_options)
+        return await handle_data(server, session, envelope)
+
+    smtp_server.handler.handle_DATA = recording  # type: ignore[method-assign]
+    assert dispatch_sync(engine, settings, now=NOW).sent == 3
+    assert {to: "SMTPUTF8" in opts for to, opts in options.items()} == {
+        "im0@kommune.de": False,
+        "müller@kommune.de": True,
+        "im2@kommune.de": False,
+    }

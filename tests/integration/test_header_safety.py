@@ -20,8 +20,8 @@ from kim_workflow.core.header_text import forbidden_in_header
 from kim_workflow.core.meetings import MeetingDraft, MeetingInputError
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Application, ApplicationRevision, Contact, Decision, Kommune, OutboxMessage
-from kim_workflow.email.dispatcher import ClaimedMessage
-from kim_workflow.email.dispatcher import render as dispatcher_render
+from kim_workflow.email.dispatcher.outcomes import ClaimedMessage
+from kim_workflow.email.dispatcher.transport import render as dispatcher_render
 from kim_workflow.email.mime import Attachment, Envelope, build_message, expected_headers
 from kim_workflow.services import meeting_notifications, meetings, registry
 from kim_workflow.services.application_input import parse_application

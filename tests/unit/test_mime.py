@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 
 from kim_workflow.core.header_text import HeaderTextError, forbidden_in_header
 from kim_workflow.core.validation import InvalidValueError
-from kim_workflow.email.mime import Attachment, Envelope, build_message, expected_headers, wire_bytes
+from kim_workflow.email.mime import (
+    Attachment,
+    Envelope,
+    build_message,
+    expected_headers,
+    needs_smtputf8,
+    wire_bytes,
+)
 
 ENVELOPE = Envelope(
     sender="Kommunales Integrationsmanagement RLP <kim@mffki.rlp.de>",
@@ -103,6 +110,20 @@ def test_wire_bytes_agree_with_build_message_for_any_content(
 def test_non_ascii_addresses_take_the_reference_path() -> None:
     envelope = replace(ENVELOPE, recipient="müller@mainz.example", cc=())
     assert summary(parsed(wire_bytes(envelope)))["headers"]["To"] == "müller@mainz.example"
+
+
+@pytest.mark.parametrize(
+    ("recipients", "utf8"),
+    [
+        (["im@mainz.example"], False),
+        (["im@xn--mnchen-3ya.de", "cc@kreis.de"], False),  # IDN domains are stored as A-labels
+        (["im@mainz.example", "müller@mainz.example"], True),  # one non-ASCII local part is enough
+    ],
+)
+def test_smtputf8_is_decided_by_the_recipients_only(recipients: list[str], utf8: bool) -> None:
+    assert needs_smtputf8(recipients) is utf8
+    envelope = replace(ENVELOPE, recipient=recipients[0], cc=tuple(recipients[1:]))
+    assert (b"m\xc3\xbcller" in wire_bytes(envelope)) is utf8  # raw UTF-8 headers only under SMTPUTF8
 
 
 @pytest.mark.parametrize(
