@@ -26,9 +26,9 @@ from kim_workflow.core.policy import YearPolicy
 from kim_workflow.core.registry import display_name
 from kim_workflow.db.models import Application, Contact, Kommune, ReminderLog
 from kim_workflow.db.reminder_log import log_row, record_stages
+from kim_workflow.email.keys import application_ref, kommune_recipient, stage_occasion
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail, enqueue
-from kim_workflow.services.applications import application_ref
 from kim_workflow.services.lookups import active_contacts_by_kommune, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_funding_rules, load_policy
@@ -167,8 +167,8 @@ class _Composer:
         return self.mailer.compose(
             kind,
             subject_ref=application_ref(kommune.ags, year),
-            occasion=f"stage:{planned.log[0]}|due:{window.application_deadline.isoformat()}",
-            key_recipient=f"kommune:{kommune.ags}",
+            occasion=stage_occasion(planned.log[0], window.application_deadline),
+            key_recipient=kommune_recipient(kommune.ags),
             to=[Recipient.of(c) for c in to],
             cc=[Recipient.of(c) for c in cc],
             context=context,

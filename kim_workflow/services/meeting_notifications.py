@@ -7,7 +7,6 @@ declined. Nothing is sent about a meeting that is over (except its minutes).
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 from collections import defaultdict
 from collections.abc import Sequence
@@ -36,9 +35,17 @@ from kim_workflow.db.models import Contact, DomainEvent, Meeting, MeetingInvitee
 from kim_workflow.db.reminder_log import log_row, record_stages
 from kim_workflow.email.formatting import organiser_label
 from kim_workflow.email.ics import ics_attachment, meeting_event
+from kim_workflow.email.keys import (
+    invitee_ref,
+    meeting_ref,
+    meeting_stage_occasion,
+    minutes_occasion,
+    outbox_key,
+    sequence_occasion,
+)
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.mime import Attachment
-from kim_workflow.email.outbox import NewEmail, enqueue, outbox_key
+from kim_workflow.email.outbox import NewEmail, enqueue
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.lookups import id_of
 from kim_workflow.services.mailer import Mailer, Recipient
@@ -69,11 +76,6 @@ class ReminderRun:
     @property
     def years(self) -> set[int]:
         return {int(row["year"]) for row in self.log_rows}
-
-
-def meeting_ref(meeting_id: int) -> str:
-    """The outbox ``subject_ref`` of every email about one meeting."""
-    return f"meeting:{meeting_id}"
 
 
 def notify_meeting(session: Session, settings: Settings, *, meeting_id: int, now: datetime) -> Notified:
@@ -128,7 +130,7 @@ def plan_meeting_reminders(
         mail = MeetingMail(Mailer(settings), meeting, now)
         changed_on = (meeting.updated_at or meeting.created_at).astimezone(settings.tz).date()
         for contact in invitees(session, id_of(meeting), declined=False):
-            ref = f"meeting:{meeting.id}:contact:{contact.id}"
+            ref = invitee_ref(id_of(meeting), contact.id)
             stage = due_reminder(day, offsets[meeting.year], today, sent.get((ref, day), frozenset()), changed_on)
             if stage is not None:
                 run.emails.append(mail.reminder(contact, stage, (day - today).days, day))
@@ -226,16 +228,17 @@ class MeetingMail:
         )
 
     def reminder(self, contact: Contact, stage: int, days_until: int, day: date) -> NewEmail:
-        occasion = f"stage:{reminder_stage(stage)}|day:{day.isoformat()}"
+        occasion = meeting_stage_occasion(reminder_stage(stage), day)
         return self._compose(MessageKind.MEETING_REMINDER, contact, {"days_until": days_until}, None, occasion)
 
     def minutes(self, contact: Contact, summary: str | None, attachment: Attachment | None) -> NewEmail:
-        ref = hashlib.sha256((self.meeting.minutes_ref or "").encode("utf-8")).hexdigest()[:16]
         extra = {"summary": summary, "attachment_names": [attachment.filename] if attachment else []}
-        return self._compose(MessageKind.MEETING_MINUTES, contact, extra, None, f"minutes:{ref}", attachment)
+        return self._compose(
+            MessageKind.MEETING_MINUTES, contact, extra, None, minutes_occasion(self.meeting.minutes_ref), attachment
+        )
 
     def _occasion(self, more: str | None = None) -> str:
-        return "|".join(filter(None, [f"seq:{self.meeting.sequence}", more]))
+        return sequence_occasion(self.meeting.sequence, more)
 
     def _compose(
         self,

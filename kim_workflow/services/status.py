@@ -12,14 +12,10 @@ from sqlmodel import Session, col, func, select
 from kim_workflow.core.domain import DeliverableKind, OutboxStatus
 from kim_workflow.core.status import DeliverableView, DerivedStatus
 from kim_workflow.db.models import Deliverable, Kommune, Meeting, MeetingAttendance, OutboxMessage
+from kim_workflow.email.keys import deliverable_ref
 from kim_workflow.services.lookups import cycle_for
 
 REMINDER_KINDS = ("deliverable_reminder", "overdue_notice")
-
-
-def deliverable_ref(ags: str, year: int) -> str:
-    """The outbox ``subject_ref`` of everything about one Kommune's deliverables in one year."""
-    return f"kommune:{ags}:year:{year}"
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,12 @@ from kim_workflow.core.reminders import (
 from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune, ReminderLog
 from kim_workflow.db.reminder_log import log_row, record_stages
 from kim_workflow.email.ics import deadline_event, ics_attachment
+from kim_workflow.email.keys import deliverable_ref, due_dates_occasion, kommune_recipient, stage_occasion, year_ref
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail, enqueue
 from kim_workflow.services.lookups import active_contacts_by_kommune, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_policy
-from kim_workflow.services.status import deliverable_ref
 from kim_workflow.settings import Settings
 
 ESCALATION_REF = "ministry"
@@ -256,8 +256,8 @@ class _Composer:
         return self.mailer.compose(
             kind,
             subject_ref=deliverable_ref(kommune.ags, self.year),
-            occasion=f"stage:{reminder.stage}|due:{reminder.due_date.isoformat()}",
-            key_recipient=f"kommune:{kommune.ags}",
+            occasion=stage_occasion(str(reminder.stage), reminder.due_date),
+            key_recipient=kommune_recipient(kommune.ags),
             to=[Recipient.of(c) for c in to],
             cc=[Recipient.of(c) for c in cc],
             context=context,
@@ -291,8 +291,8 @@ class _Composer:
         ]
         return self.mailer.compose(
             MessageKind.ESCALATION_DIGEST,
-            subject_ref=f"year:{self.year}",
-            occasion="due:" + ",".join(d.isoformat() for d in digest.due_dates),
+            subject_ref=year_ref(self.year),
+            occasion=due_dates_occasion(digest.due_dates),
             to=[Recipient(address)],
             context={"cycle_year": self.year, "as_of": self.today, "entries": entries},
         )

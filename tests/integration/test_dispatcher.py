@@ -27,7 +27,8 @@ from kim_workflow.email.dispatcher import (
     mark_sending,
     recover_stale,
 )
-from kim_workflow.email.outbox import NewEmail, dismiss, enqueue, outbox_key, resend
+from kim_workflow.email.keys import outbox_key
+from kim_workflow.email.outbox import NewEmail, dismiss, enqueue, resend
 from kim_workflow.settings import Settings, SmtpTls
 from tests.support.smtp import SmtpServer
 
