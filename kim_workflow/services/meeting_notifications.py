@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import mimetypes
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import MeetingStatus
 from kim_workflow.core.header_text import HeaderTextError, check_header_text
+from kim_workflow.core.ladder import Ladder, Stage, parse_stages
 from kim_workflow.core.meetings import (
     AGENDA_MAX,
     URL_MAX,
@@ -27,12 +27,12 @@ from kim_workflow.core.meetings import (
     check_multiline,
     check_text,
     check_url,
-    due_reminder,
-    reminder_stage,
+    due_meeting_stage,
+    meeting_ladder,
 )
 from kim_workflow.db.events import record_event
-from kim_workflow.db.models import Contact, DomainEvent, Meeting, MeetingInvitee, OutboxMessage, ReminderLog
-from kim_workflow.db.reminder_log import log_row, record_stages
+from kim_workflow.db.models import Contact, DomainEvent, Meeting, MeetingInvitee, OutboxMessage
+from kim_workflow.db.reminder_log import ReminderScope
 from kim_workflow.email.formatting import organiser_label
 from kim_workflow.email.ics import ics_attachment, meeting_event
 from kim_workflow.email.keys import (
@@ -51,11 +51,12 @@ from kim_workflow.services.lookups import id_of
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.meetings import RESCHEDULED, get_meeting
 from kim_workflow.services.policies import load_policy
+from kim_workflow.services.reminder_ladder import log_and_queue, sent_stages, stage_rows
 from kim_workflow.settings import Settings
 
 NOTICE_KINDS = (MessageKind.MEETING_INVITATION, MessageKind.MEETING_UPDATE)
 MINUTES_MAX_BYTES = 10 * 1024 * 1024
-REMINDER_SCOPE = "meeting"
+REMINDER_SCOPE = ReminderScope.MEETING
 
 
 @dataclass
@@ -99,10 +100,6 @@ def notify_meeting(session: Session, settings: Settings, *, meeting_id: int, now
     return result
 
 
-# A reminder day moves back to the previous working day: at most a long weekend with holidays (e.g. Easter).
-REMINDER_SHIFT_SLACK_DAYS = 7
-
-
 def plan_meeting_reminders(
     session: Session, settings: Settings, *, today: date, now: datetime, dry_run: bool = False
 ) -> ReminderRun:
@@ -113,41 +110,35 @@ def plan_meeting_reminders(
         .order_by(col(Meeting.starts_at))
     ).all()
     run = ReminderRun()
-    offsets = {
-        year: load_policy(year, settings.policy_dir).meetings.reminder_days_before
+    ladders: dict[int, Ladder] = {
+        year: meeting_ladder(load_policy(year, settings.policy_dir).meetings.reminder_days_before)
         for year in {m.year for m in meetings}
     }
-    near = [  # meetings for which a stage can be due: only these need their invitees and reminder log loaded
+    near = [  # meetings for which a stage is due by the rule: only these need their invitees and log loaded
         (meeting, day)
         for meeting in meetings
-        if ((day := meeting.starts_at.astimezone(settings.tz).date()) - today).days
-        <= max(offsets[meeting.year], default=0) + REMINDER_SHIFT_SLACK_DAYS
+        if ladders[meeting.year].latest_due(day := meeting.starts_at.astimezone(settings.tz).date(), today)
     ]
     if not near:
         return run
-    sent = _sent_reminders(session, list(offsets), {day for _, day in near})
+    sent = sent_stages(session, scopes=[REMINDER_SCOPE], years=list(ladders), due_dates={day for _, day in near})
     for meeting, day in near:
         mail = MeetingMail(Mailer(settings), meeting, now)
         changed_on = (meeting.updated_at or meeting.created_at).astimezone(settings.tz).date()
         for contact in invitees(session, id_of(meeting), declined=False):
             ref = invitee_ref(id_of(meeting), contact.id)
-            stage = due_reminder(day, offsets[meeting.year], today, sent.get((ref, day), frozenset()), changed_on)
+            done = parse_stages(sent.get((REMINDER_SCOPE, ref, day), ()))
+            stage = due_meeting_stage(day, ladders[meeting.year], today, done, changed_on)
             if stage is not None:
                 run.emails.append(mail.reminder(contact, stage, (day - today).days, day))
-                run.log_rows.append(
-                    log_row(
-                        scope=REMINDER_SCOPE,
-                        ref=ref,
-                        year=meeting.year,
-                        stage=reminder_stage(stage),
-                        due=day,
-                        today=today,
-                        now=now,
-                    )
-                )
+                run.log_rows += stage_rows(
+                    scope=REMINDER_SCOPE, ref=ref, year=meeting.year, due=day, stages=[str(stage)], today=today,
+                    now=now,
+                )  # fmt: skip
     if not dry_run and run.emails:
-        record_stages(session, run.log_rows)
-        run.queued = enqueue(session, run.emails, now=now, sender_domain=Mailer(settings).sender_domain).created
+        run.queued = log_and_queue(
+            session, log_rows=run.log_rows, emails=run.emails, now=now, sender_domain=Mailer(settings).sender_domain
+        )
     return run
 
 
@@ -227,8 +218,8 @@ class MeetingMail:
             MessageKind.MEETING_CANCELLATION, contact, {"reason": self.meeting.cancel_reason}, "CANCEL"
         )
 
-    def reminder(self, contact: Contact, stage: int, days_until: int, day: date) -> NewEmail:
-        occasion = meeting_stage_occasion(reminder_stage(stage), day)
+    def reminder(self, contact: Contact, stage: Stage, days_until: int, day: date) -> NewEmail:
+        occasion = meeting_stage_occasion(str(stage), day)
         return self._compose(MessageKind.MEETING_REMINDER, contact, {"days_until": days_until}, None, occasion)
 
     def minutes(self, contact: Contact, summary: str | None, attachment: Attachment | None) -> NewEmail:
@@ -304,20 +295,6 @@ def _changes(session: Session, meeting: Meeting) -> list[str]:
     if event is None or event.payload.get("sequence") != meeting.sequence:
         return []
     return [str(change) for change in event.payload.get("changes", [])]
-
-
-def _sent_reminders(session: Session, years: Sequence[int], days: set[date]) -> dict[tuple[str, date], frozenset[int]]:
-    """Per (invitee ref, meeting day): the reminder offsets already planned for meetings on ``days``."""
-    sent: dict[tuple[str, date], set[int]] = defaultdict(set)
-    for ref, stage, due in session.exec(
-        select(col(ReminderLog.ref), col(ReminderLog.stage), col(ReminderLog.due_date)).where(
-            col(ReminderLog.scope) == REMINDER_SCOPE,
-            col(ReminderLog.year).in_(years),
-            col(ReminderLog.due_date).in_(sorted(days)),
-        )
-    ):
-        sent[(ref, due)].add(int(stage.rpartition("-")[2]))
-    return {key: frozenset(offsets) for key, offsets in sent.items()}
 
 
 def _minutes_file(path: Path) -> Attachment:
