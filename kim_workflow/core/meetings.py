@@ -242,10 +242,6 @@ def due_meeting_stage(
     return rungs.due(meeting_day, today, sent, quiet_until=notified_on)
 
 
-def reminder_stage(days_before: int) -> str:
-    return str(Stage(StageKind.REMINDER, days_before))
-
-
 def reminder_day(meeting_day: date, days_before: int) -> date:
     """The working day a reminder ``days_before`` the meeting goes out (earlier if that day is none)."""
     return Stage(StageKind.REMINDER, days_before).date_for(meeting_day)

@@ -29,7 +29,6 @@ from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, se
 from kim_workflow.services.sweep import open_years
 from kim_workflow.settings import Settings
 
-SCOPE = ReminderScope.APPLICATION
 REQUIRED_DOCUMENTS = (
     "Antrag mit Angaben zu Personal (Stellenanteile in VZÄ), Personal- und Sachkosten",
     "Stellenbeschreibung der Integrationsmanagerin bzw. des Integrationsmanagers",
@@ -71,9 +70,9 @@ def window_year(session: Session, settings: Settings, *, policy: YearPolicy, tod
             )
         )
     )
-    sent = sent_stages(session, scopes=[SCOPE], years=[year], due_dates=[deadline])
+    sent = sent_stages(session, scopes=[ReminderScope.APPLICATION], years=[year], due_dates=[deadline])
     states = [
-        WindowKommune(ags, k.id in applied, frozenset(sent.get((SCOPE, ags, deadline), ())))
+        WindowKommune(ags, k.id in applied, frozenset(sent.get((ReminderScope.APPLICATION, ags, deadline), ())))
         for ags, k in kommunen.items()
     ]
     contacts = active_contacts_by_kommune(session)
@@ -87,7 +86,13 @@ def window_year(session: Session, settings: Settings, *, policy: YearPolicy, tod
             continue
         emails.append(composer.email(planned, kommune, to, cc))
         log_rows += stage_rows(
-            scope=SCOPE, ref=planned.ags, year=year, due=deadline, stages=planned.log, today=today, now=now
+            scope=ReminderScope.APPLICATION,
+            ref=planned.ags,
+            year=year,
+            due=deadline,
+            stages=planned.log,
+            today=today,
+            now=now,
         )
         run.calls += planned.is_call
         run.reminders += not planned.is_call
@@ -113,8 +118,8 @@ def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
     reminder = covering(window, today)
     groups = [(CALL,), *([reminder] if reminder is not None else [])]
     return all_covered(
-        session, waiting, ref=col(Kommune.ags), scope=SCOPE, year=year, due=window.application_deadline,
-        stage_groups=groups,
+        session, waiting, ref=col(Kommune.ags), scope=ReminderScope.APPLICATION, year=year,
+        due=window.application_deadline, stage_groups=groups,
     )  # fmt: skip
 
 

@@ -56,7 +56,6 @@ from kim_workflow.settings import Settings
 
 NOTICE_KINDS = (MessageKind.MEETING_INVITATION, MessageKind.MEETING_UPDATE)
 MINUTES_MAX_BYTES = 10 * 1024 * 1024
-REMINDER_SCOPE = ReminderScope.MEETING
 
 
 @dataclass
@@ -121,18 +120,18 @@ def plan_meeting_reminders(
     ]
     if not near:
         return run
-    sent = sent_stages(session, scopes=[REMINDER_SCOPE], years=list(ladders), due_dates={day for _, day in near})
+    sent = sent_stages(session, scopes=[ReminderScope.MEETING], years=list(ladders), due_dates={day for _, day in near})
     for meeting, day in near:
         mail = MeetingMail(Mailer(settings), meeting, now)
         changed_on = (meeting.updated_at or meeting.created_at).astimezone(settings.tz).date()
         for contact in invitees(session, id_of(meeting), declined=False):
             ref = invitee_ref(id_of(meeting), contact.id)
-            done = parse_stages(sent.get((REMINDER_SCOPE, ref, day), ()))
+            done = parse_stages(sent.get((ReminderScope.MEETING, ref, day), ()))
             stage = due_meeting_stage(day, ladders[meeting.year], today, done, changed_on)
             if stage is not None:
                 run.emails.append(mail.reminder(contact, stage, (day - today).days, day))
                 run.log_rows += stage_rows(
-                    scope=REMINDER_SCOPE, ref=ref, year=meeting.year, due=day, stages=[str(stage)], today=today,
+                    scope=ReminderScope.MEETING, ref=ref, year=meeting.year, due=day, stages=[str(stage)], today=today,
                     now=now,
                 )  # fmt: skip
     if not dry_run and run.emails:
