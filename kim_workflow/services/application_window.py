@@ -118,7 +118,7 @@ def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
     reminder = covering(window, today)
     groups = [(CALL,), *([reminder] if reminder is not None else [])]
     return all_covered(
-        session, waiting, ref=col(Kommune.ags), scope=ReminderScope.APPLICATION, year=year,
+        session, waiting, scope=ReminderScope.APPLICATION, year=year,
         due=window.application_deadline, stage_groups=groups,
     )  # fmt: skip
 

@@ -57,24 +57,39 @@ def logged(*, scope: ReminderScope, year: int, due: date, ref: Any, stages: Sequ
 
 def all_covered(
     session: Session,
-    recipients: sa.Select[Any],
+    refs: sa.Select[Any],
     *,
-    ref: Any,
     scope: ReminderScope,
     year: int,
     due: date,
     stage_groups: Sequence[Sequence[str]],
 ) -> bool:
-    """Whether every row of ``recipients`` has, under its ``ref``, a stage of each group logged.
+    """Whether every ref that ``refs`` (a one-column query) yields has a stage of each group logged.
 
-    The groups come from ``Ladder.covering`` (and e.g. ``("call",)``): one ``EXISTS`` query that tells a use
-    "nothing due today" without loading its state.
+    The groups come from ``Ladder.covering`` (and e.g. ``("call",)``): one statement of counts that tells a use
+    "nothing due today" without loading its state (distinct counts, not a correlated ``NOT EXISTS`` per
+    recipient: three times faster on 36,000 Kommunen).
     """
-    missing = sa.or_(
-        sa.false(), *(~logged(scope=scope, year=year, due=due, ref=ref, stages=group) for group in stage_groups)
+    wanted = refs.subquery()
+    ref = wanted.c[0]
+    counts = [
+        sa.select(sa.func.count(sa.distinct(col(ReminderLog.ref))))
+        .where(
+            col(ReminderLog.scope) == scope.value,
+            col(ReminderLog.year) == year,
+            col(ReminderLog.due_date) == due,
+            col(ReminderLog.stage).in_(list(group)),
+            col(ReminderLog.ref).in_(sa.select(ref)),
+        )
+        .scalar_subquery()
+        for group in stage_groups
+    ]
+    total, *logged_counts = (
+        session.connection()
+        .execute(sa.select(sa.select(sa.func.count(sa.distinct(ref))).scalar_subquery(), *counts))
+        .one()
     )
-    query = sa.select(recipients.where(missing).exists())
-    return not session.connection().execute(query).scalar_one()
+    return all(count == total for count in logged_counts)
 
 
 def stage_rows(

@@ -168,7 +168,7 @@ def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
             )
         )
         if not all_covered(
-            session, kommunen, ref=col(Kommune.ags), scope=ReminderScope.DELIVERABLE, year=year, due=due,
+            session, kommunen, scope=ReminderScope.DELIVERABLE, year=year, due=due,
             stage_groups=[covering],
         ):  # fmt: skip
             return False

@@ -77,7 +77,6 @@ def test_all_covered_needs_a_stage_of_every_group_for_every_recipient(engine: En
                 session,
                 recipients,
                 stage_groups=groups,
-                ref=col(Kommune.ags),
                 scope=ReminderScope.APPLICATION,
                 year=2026,
                 due=DUE,
@@ -94,8 +93,10 @@ def test_all_covered_needs_a_stage_of_every_group_for_every_recipient(engine: En
     log(
         rows(ReminderScope.APPLICATION, agss[0], DUE, "reminder-21"),
         rows(ReminderScope.DELIVERABLE, agss[0], DUE, "reminder-14"),
+        rows(ReminderScope.APPLICATION, agss[1], DUE, "reminder-14"),
+        rows(ReminderScope.APPLICATION, "99999999", DUE, "reminder-14"),
     )
-    assert not covered()  # an earlier stage, or another scope, does not count
+    assert not covered()  # an earlier stage, another scope, two stages of one ref or a stranger's do not count
     log(rows(ReminderScope.APPLICATION, agss[0], DUE, "reminder-14"))
     assert covered()
     with session_scope(engine) as session:
@@ -103,7 +104,6 @@ def test_all_covered_needs_a_stage_of_every_group_for_every_recipient(engine: En
             session,
             recipients.where(col(Kommune.ags) == "none"),
             stage_groups=[],
-            ref=col(Kommune.ags),
             scope=ReminderScope.APPLICATION,
             year=2026,
             due=DUE,
