@@ -167,19 +167,18 @@ def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
                 col(Deliverable.year) == year, col(Deliverable.received_on).is_(None), col(Deliverable.due_date) == due
             )
         )
-        if not all_covered(
-            session, kommunen, scope=ReminderScope.DELIVERABLE, year=year, due=due,
-            stage_groups=[covering],
-        ):  # fmt: skip
+        scope = ReminderScope.DELIVERABLE
+        if not all_covered(session, kommunen, scope=scope, year=year, due=due, stage_groups=[covering]):
             return False
-        if (
-            escalation.date_for(due) <= today
-            and not session.connection()
-            .execute(sa.select(logged(scope=ReminderScope.ESCALATION, year=year, due=due, ref=ESCALATION_REF)))
-            .scalar_one()
-        ):
+        if escalation.date_for(due) <= today and not _escalated(session, year, due):
             return False
     return True
+
+
+def _escalated(session: Session, year: int, due: date) -> bool:
+    """Whether the digest for ``due`` was logged (under ``ESCALATION_STAGE``; any stage counts)."""
+    query = sa.select(logged(scope=ReminderScope.ESCALATION, year=year, due=due, ref=ESCALATION_REF))
+    return bool(session.connection().execute(query).scalar_one())
 
 
 def _load_state(session: Session, year: int) -> _YearState:
