@@ -45,11 +45,6 @@ def window_ladder(window: ApplicationWindowPolicy) -> Ladder:
     return Ladder.of(before(window.reminder_days_before))
 
 
-def reminder_stages(window: ApplicationWindowPolicy) -> tuple[Stage, ...]:
-    """The reminder stages in ladder order (earliest first)."""
-    return window_ladder(window).stages
-
-
 def due_reminder(window: ApplicationWindowPolicy, today: date, sent: frozenset[str]) -> Stage | None:
     """The latest reminder stage due by ``today``, unless it or a later one (of this policy) was already sent."""
     rungs = window_ladder(window)

@@ -28,7 +28,6 @@ __all__ = [  # Stage and StageKind re-exported: the deliverable ladder's stages 
     "kommune_ladder",
     "ladder",
     "ladder_dates",
-    "latest_due_stage",
     "outstanding",
     "plan_reminders",
 ]
@@ -112,11 +111,6 @@ def kommune_ladder(policy: ReportPolicy) -> Ladder:
 def ladder_dates(due_date: date, policy: ReportPolicy) -> list[tuple[Stage, date]]:
     """Each stage with the working day it falls on for ``due_date``, in ladder order."""
     return [(stage, stage.date_for(due_date)) for stage in ladder(policy)]
-
-
-def latest_due_stage(due_date: date, policy: ReportPolicy, today: date) -> Stage | None:
-    """The latest Kommune stage (not the escalation) whose day for ``due_date`` is ``today`` or earlier."""
-    return kommune_ladder(policy).latest_due(due_date, today)
 
 
 def due_stage(due_date: date, policy: ReportPolicy, today: date, sent: frozenset[SentStage]) -> Stage | None:
