@@ -39,6 +39,11 @@ def application_ref(ags: str, year: int) -> str:
     return f"application:{ags}:year:{year}"
 
 
+def refs_of_year(year: int) -> str:
+    """A ``LIKE`` pattern matching every deliverable and application ref of ``year``."""
+    return f"%:year:{year}"
+
+
 def meeting_ref(meeting_id: int) -> str:
     """Every email about one meeting."""
     return f"meeting:{meeting_id}"

@@ -27,6 +27,7 @@ def test_application_keys_are_pinned() -> None:
     )
     assert keys.application_received_occasion(3) == "received:rev3"
     assert keys.submission_received_occasion("annual_report") == "received:annual_report"
+    assert keys.refs_of_year(2027) == "%:year:2027"
 
 
 def test_meeting_keys_are_pinned() -> None:
