@@ -116,7 +116,7 @@ def plan_meeting_reminders(
     near = [  # meetings for which a stage is due by the rule: only these need their invitees and log loaded
         (meeting, day)
         for meeting in meetings
-        if ladders[meeting.year].latest_due(day := meeting.starts_at.astimezone(settings.tz).date(), today)
+        if ladders[meeting.year].latest_due(day := meeting.starts_at.astimezone(settings.tz).date(), today) is not None
     ]
     if not near:
         return run
