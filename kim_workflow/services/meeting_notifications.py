@@ -7,7 +7,6 @@ declined. Nothing is sent about a meeting that is over (except its minutes).
 
 from __future__ import annotations
 
-import mimetypes
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,12 +16,10 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import MeetingStatus
-from kim_workflow.core.header_text import HeaderTextError, check_header_text
 from kim_workflow.core.ladder import Ladder, Stage, parse_stages
 from kim_workflow.core.meetings import (
     AGENDA_MAX,
     URL_MAX,
-    MeetingInputError,
     agenda_items,
     check_multiline,
     check_text,
@@ -50,12 +47,12 @@ from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.lookups import id_of
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.meetings import RESCHEDULED, get_meeting
+from kim_workflow.services.minutes_file import minutes_attachment
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.reminder_ladder import log_and_queue, sent_stages, stage_rows
 from kim_workflow.settings import Settings
 
 NOTICE_KINDS = (MessageKind.MEETING_INVITATION, MessageKind.MEETING_UPDATE)
-MINUTES_MAX_BYTES = 10 * 1024 * 1024
 
 
 @dataclass
@@ -159,7 +156,7 @@ def attach_minutes(
     if (file is None) == (link is None):
         raise UseCaseError("Bitte entweder eine Protokolldatei oder einen Link angeben.")
     summary = check_multiline(summary, "Zusammenfassung", AGENDA_MAX)
-    attachment = _minutes_file(file) if file is not None else None
+    attachment = minutes_attachment(file) if file is not None else None
     url = check_url(link, "Link zum Protokoll")
     meeting.minutes_ref = check_text(str(file.resolve()), "Protokolldatei", URL_MAX) if file is not None else url
     meeting.updated_at = now
@@ -294,20 +291,3 @@ def _changes(session: Session, meeting: Meeting) -> list[str]:
     if event is None or event.payload.get("sequence") != meeting.sequence:
         return []
     return [str(change) for change in event.payload.get("changes", [])]
-
-
-def _minutes_file(path: Path) -> Attachment:
-    """The minutes file as an attachment (readable, at most 10 MB, a header-safe name)."""
-    try:
-        size = path.stat().st_size
-        if size > MINUTES_MAX_BYTES:
-            raise MeetingInputError(f"Protokolldatei: höchstens 10 MB, nicht {size / 2**20:.1f} MB.")
-        content = path.read_bytes()
-    except OSError as exc:
-        raise MeetingInputError(f"Protokolldatei nicht lesbar: {path} ({exc.strerror or exc})") from None
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    try:
-        name = check_header_text(path.name, field="Dateiname")
-    except HeaderTextError as exc:
-        raise MeetingInputError(str(exc)) from None
-    return Attachment(name, content_type, content)
