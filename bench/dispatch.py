@@ -35,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kim_workflow.db.engine import make_engine, normalise_url, session_scope
 from kim_workflow.db.migrate import upgrade
 from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.email.keys import outbox_key
 from kim_workflow.email.mime import Envelope, address_only, build_message, new_message_id, wire_bytes
-from kim_workflow.email.outbox import NewEmail, enqueue, outbox_key
+from kim_workflow.email.outbox import NewEmail, enqueue
 from kim_workflow.email.sink import CountingSink
 from kim_workflow.settings import Settings
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from kim_workflow.core.ladder import Ladder, Stage, before
 from kim_workflow.core.policy import ApplicationWindowPolicy
-from kim_workflow.core.reminders import Stage, StageKind
 
 CALL = "call"
 """The ``stage`` under which the call for applications is logged."""
@@ -40,21 +40,20 @@ class WindowEmail:
         return self.stage is None
 
 
-def reminder_stages(window: ApplicationWindowPolicy) -> tuple[Stage, ...]:
-    """The reminder stages in ladder order (earliest first)."""
-    return tuple(sorted(Stage(StageKind.REMINDER, days) for days in window.reminder_days_before))
+def window_ladder(window: ApplicationWindowPolicy) -> Ladder:
+    """The reminder stages before the application deadline."""
+    return Ladder.of(before(window.reminder_days_before))
 
 
 def due_reminder(window: ApplicationWindowPolicy, today: date, sent: frozenset[str]) -> Stage | None:
-    """The latest reminder stage due by ``today``, unless it or a later one was already sent."""
-    deadline = window.application_deadline
-    due = [stage for stage in reminder_stages(window) if stage.date_for(deadline) <= today]
-    if not due:
-        return None
-    latest = max(due)
-    if any(str(stage) in sent for stage in reminder_stages(window) if stage >= latest):
-        return None
-    return latest
+    """The latest reminder stage due by ``today``, unless it or a later one (of this policy) was already sent."""
+    rungs = window_ladder(window)
+    return rungs.due(window.application_deadline, today, [s for s in rungs.stages if str(s) in sent])
+
+
+def covering(window: ApplicationWindowPolicy, today: date) -> tuple[str, ...] | None:
+    """The logged stages that spare a Kommune today's reminder; ``None`` when no reminder is due yet."""
+    return window_ladder(window).covering(window.application_deadline, today)
 
 
 def plan_window(today: date, window: ApplicationWindowPolicy, kommunen: Iterable[WindowKommune]) -> list[WindowEmail]:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlsplit
 
-from kim_workflow.core.calendar import is_holiday, is_working_day, next_working_day, previous_working_day
+from kim_workflow.core.calendar import is_holiday, is_working_day, next_working_day
 from kim_workflow.core.domain import MeetingType, Organiser
 from kim_workflow.core.header_text import check_header_text, normalise_body_text
+from kim_workflow.core.ladder import Covers, Ladder, Stage, StageKind, before
 from kim_workflow.core.policy import MeetingSeriesRule
 from kim_workflow.core.validation import InvalidValueError, check_multiline_safe
 from kim_workflow.core.years import FIRST_DAY, LAST_DAY, YEAR_MAX, YEAR_MIN
@@ -220,13 +222,29 @@ def draft_of(rule: MeetingSeriesRule, occurrence: Occurrence) -> MeetingDraft:
 # --- reminders ------------------------------------------------------------------------------------------------
 
 
-def reminder_stage(days_before: int) -> str:
-    return f"reminder-{days_before}"
+def meeting_ladder(days_before: Iterable[int]) -> Ladder:
+    """Reminders before the meeting day; a sent one covers any due on its day or earlier (two offsets can share
+    a working day)."""
+    return Ladder.of(before(days_before), Covers.LATER_DAY)
+
+
+def due_meeting_stage(
+    meeting_day: date, rungs: Ladder, today: date, sent: Iterable[Stage] = (), notified_on: date | None = None
+) -> Stage | None:
+    """The latest reminder due ``today`` for a meeting on ``meeting_day``, or ``None``.
+
+    ``sent`` are the stages already sent for this meeting day: a catch-up sends only the latest stage. Stages
+    on or before ``notified_on`` (the day of the invitation or last change) are skipped: an invitation is not
+    followed by a reminder at once. Nothing is due after the meeting day.
+    """
+    if today > meeting_day:
+        return None
+    return rungs.due(meeting_day, today, sent, quiet_until=notified_on)
 
 
 def reminder_day(meeting_day: date, days_before: int) -> date:
     """The working day a reminder ``days_before`` the meeting goes out (earlier if that day is none)."""
-    return previous_working_day(meeting_day - timedelta(days=days_before))
+    return Stage(StageKind.REMINDER, days_before).date_for(meeting_day)
 
 
 def due_reminder(
@@ -236,22 +254,6 @@ def due_reminder(
     sent: frozenset[int] = frozenset(),
     notified_on: date | None = None,
 ) -> int | None:
-    """The offset of the latest reminder due ``today`` for a meeting on ``meeting_day``, or ``None``.
-
-    ``sent`` are the offsets already sent for this meeting day: if the latest due one or a later one is among
-    them, nothing is due (a catch-up sends only the latest stage). Stages on or before ``notified_on`` (the day
-    of the invitation or last change) are skipped: an invitation is not followed by a reminder at once.
-    """
-    if today > meeting_day:
-        return None
-    due = [
-        (reminder_day(meeting_day, n), -n)
-        for n in days_before
-        if reminder_day(meeting_day, n) <= today and (notified_on is None or reminder_day(meeting_day, n) > notified_on)
-    ]
-    if not due:
-        return None
-    latest_day, latest = max(due)
-    if any(reminder_day(meeting_day, n) >= latest_day for n in sent):
-        return None
-    return -latest
+    """:func:`due_meeting_stage` in offsets (days before the meeting)."""
+    stage = due_meeting_stage(meeting_day, meeting_ladder(days_before), today, before(sent), notified_on)
+    return None if stage is None else stage.days

@@ -1,77 +1,36 @@
-"""The reminder ladder for the 15-December deliverables (Jahresbericht, Fragebogen): a pure daily planner.
+"""The 15-December deliverables (Jahresbericht, Fragebogen) on the one ladder (``core.ladder``): a pure planner.
 
-Each stage lies a number of days before (reminder) or after (overdue notice, escalation) a Kommune's due date;
-a date that is no working day in Rheinland-Pfalz moves to the previous (before) or next (after) working day.
+The Kommune ladder (reminders before, overdue notices after the due date) compares stages by ladder order at
+one due date; the escalation is a separate digest to the ministry per due date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
-from enum import StrEnum
-from functools import lru_cache, total_ordering
+from datetime import date
 
-from kim_workflow.core.calendar import Direction, shift_to_working_day
 from kim_workflow.core.domain import DeliverableKind
+from kim_workflow.core.ladder import Ladder, Stage, StageKind, after, before
 from kim_workflow.core.policy import ReportPolicy
 
-
-class StageKind(StrEnum):
-    REMINDER = "reminder"
-    OVERDUE = "overdue"
-    ESCALATION = "escalation"
-
-
-_RANK = {StageKind.REMINDER: 0, StageKind.OVERDUE: 1, StageKind.ESCALATION: 2}
-
-
-@total_ordering
-@dataclass(frozen=True, slots=True)
-class Stage:
-    """One rung of the ladder, ``str()``-ed as ``"reminder-42"``, ``"overdue-7"``, ``"escalation-7"``.
-
-    Stages order by their offset from the due date; at equal offset an overdue notice precedes the escalation.
-    """
-
-    kind: StageKind
-    days: int
-
-    def __post_init__(self) -> None:
-        if self.days <= 0:
-            raise ValueError(f"stage offset must be a positive number of days, not {self.days}")
-
-    def __str__(self) -> str:
-        return f"{self.kind.value}-{self.days}"
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Stage):
-            return NotImplemented
-        return self._key < other._key
-
-    @classmethod
-    def parse(cls, text: str) -> Stage:
-        """The inverse of ``str()``; raise ``ValueError`` for anything else."""
-        kind, _, days = text.rpartition("-")
-        if not days.isdigit():
-            raise ValueError(f"not a reminder stage: {text!r}")
-        return cls(StageKind(kind), int(days))
-
-    @property
-    def _key(self) -> tuple[int, int]:
-        return (-self.days if self.kind is StageKind.REMINDER else self.days, _RANK[self.kind])
-
-    def date_for(self, due_date: date) -> date:
-        """The working day this stage falls on for ``due_date``."""
-        return _stage_date(self.kind, self.days, due_date)
-
-
-@lru_cache(maxsize=4096)
-def _stage_date(kind: StageKind, days: int, due_date: date) -> date:
-    """Cached: a sweep asks this for every Kommune, and nearly all share one due date."""
-    if kind is StageKind.REMINDER:
-        return shift_to_working_day(due_date - timedelta(days=days), Direction.BACKWARD)
-    return shift_to_working_day(due_date + timedelta(days=days), Direction.FORWARD)
+__all__ = [  # Stage and StageKind re-exported: the deliverable ladder's stages are the one ladder's
+    "DeliverableState",
+    "EscalationDigest",
+    "EscalationEntry",
+    "KommuneDeliverables",
+    "PlannedReminder",
+    "ReminderPlan",
+    "SentStage",
+    "Stage",
+    "StageKind",
+    "due_stage",
+    "kommune_ladder",
+    "ladder",
+    "ladder_dates",
+    "outstanding",
+    "plan_reminders",
+]
 
 
 SentStage = tuple[Stage, date]
@@ -140,9 +99,13 @@ class ReminderPlan:
 
 def ladder(policy: ReportPolicy) -> tuple[Stage, ...]:
     """All stages of the policy in ladder order, the escalation last among equal offsets."""
-    stages = [Stage(StageKind.REMINDER, n) for n in policy.reminder_days_before]
-    stages += [Stage(StageKind.OVERDUE, n) for n in policy.overdue_days_after]
-    return tuple(sorted([*stages, Stage(StageKind.ESCALATION, policy.escalation_days_after)]))
+    escalation = Stage(StageKind.ESCALATION, policy.escalation_days_after)
+    return tuple(sorted([*kommune_ladder(policy).stages, escalation]))
+
+
+def kommune_ladder(policy: ReportPolicy) -> Ladder:
+    """The stages that go to a Kommune (reminders and overdue notices; the escalation goes to the ministry)."""
+    return Ladder.of([*before(policy.reminder_days_before), *after(StageKind.OVERDUE, policy.overdue_days_after)])
 
 
 def ladder_dates(due_date: date, policy: ReportPolicy) -> list[tuple[Stage, date]]:
@@ -150,18 +113,13 @@ def ladder_dates(due_date: date, policy: ReportPolicy) -> list[tuple[Stage, date
     return [(stage, stage.date_for(due_date)) for stage in ladder(policy)]
 
 
-def latest_due_stage(due_date: date, policy: ReportPolicy, today: date) -> Stage | None:
-    """The latest Kommune stage (not the escalation) whose day for ``due_date`` is ``today`` or earlier."""
-    due = [s for s, day in ladder_dates(due_date, policy) if s.kind is not StageKind.ESCALATION and day <= today]
-    return max(due) if due else None
-
-
 def due_stage(due_date: date, policy: ReportPolicy, today: date, sent: frozenset[SentStage]) -> Stage | None:
     """The latest Kommune stage due by ``today``, unless it or a later one was already sent for ``due_date``."""
-    latest = latest_due_stage(due_date, policy, today)
-    if latest is None or any(stage >= latest for stage, sent_due in sent if sent_due == due_date):
-        return None
-    return latest
+    return _due(kommune_ladder(policy), due_date, today, sent)
+
+
+def _due(rungs: Ladder, due_date: date, today: date, sent: frozenset[SentStage]) -> Stage | None:
+    return rungs.due(due_date, today, [stage for stage, sent_due in sent if sent_due == due_date])
 
 
 def outstanding(kommune: KommuneDeliverables, today: date) -> tuple[tuple[DeliverableKind, ...], date] | None:
@@ -183,6 +141,7 @@ def plan_reminders(
     reminders: list[PlannedReminder] = []
     without_contact: list[str] = []
     escalation = Stage(StageKind.ESCALATION, policy.escalation_days_after)
+    rungs = kommune_ladder(policy)
     entries: list[EscalationEntry] = []
     for kommune in sorted(kommunen, key=lambda k: k.ags):
         state = outstanding(kommune, today)
@@ -191,7 +150,7 @@ def plan_reminders(
         kinds, due_date = state
         if escalation.date_for(due_date) <= today:
             entries.append(EscalationEntry(kommune.ags, kommune.name, kinds, due_date, kommune.has_active_contact))
-        stage = due_stage(due_date, policy, today, kommune.sent)
+        stage = _due(rungs, due_date, today, kommune.sent)
         if stage is None:
             continue
         if kommune.has_active_contact:

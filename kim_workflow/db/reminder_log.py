@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,19 @@ from sqlmodel import Session
 from kim_workflow.db.models import ReminderLog
 
 _LOG: sa.Table = ReminderLog.__table__  # type: ignore[attr-defined]
+
+
+class ReminderScope(StrEnum):
+    """What a ladder is about (``reminder_log.scope``; existing databases hold these strings)."""
+
+    DELIVERABLE = "deliverable"
+    """A Kommune's reminders and overdue notices; ``ref`` is the AGS, ``due_date`` the deliverables' due date."""
+    ESCALATION = "escalation"
+    """The ministry's digest; ``ref`` is ``ministry``, ``stage`` is ``escalation``."""
+    APPLICATION = "application"
+    """The call for applications and its reminders; ``ref`` is the AGS, ``due_date`` the deadline."""
+    MEETING = "meeting"
+    """Meeting reminders; ``ref`` is ``meeting:<id>:contact:<id>``, ``due_date`` the meeting day."""
 
 
 def insert_ignoring_duplicates(connection: sa.Connection, table: Any) -> Any:
@@ -78,9 +91,11 @@ def _copy_value(value: Any, as_json: bool) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-def log_row(*, scope: str, ref: str, year: int, stage: str, due: date, today: date, now: datetime) -> dict[str, Any]:
+def log_row(
+    *, scope: ReminderScope, ref: str, year: int, stage: str, due: date, today: date, now: datetime
+) -> dict[str, Any]:
     return {
-        "scope": scope,
+        "scope": scope.value,
         "ref": ref,
         "year": year,
         "stage": stage,

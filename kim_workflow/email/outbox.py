@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from kim_workflow.core.validation import InvalidValueError, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import OutboxMessage
 from kim_workflow.db.reminder_log import insert_rows_ignoring_duplicates
+from kim_workflow.email.keys import KEY_MAX
 from kim_workflow.email.mime import Attachment, new_message_id
 
 __all__ = [
@@ -28,11 +28,9 @@ __all__ = [
     "dismiss",
     "enqueue",
     "list_messages",
-    "outbox_key",
     "resend",
 ]
 
-KEY_MAX = 400
 _TABLE: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
@@ -60,17 +58,6 @@ class NewEmail:
 class EnqueueResult:
     created: int
     existing: int
-
-
-def outbox_key(kind: str, subject_ref: str, recipient: str, occasion: str) -> str:
-    """``kind|subject_ref|occasion|to:recipient``; a tail beyond 400 characters is replaced by its sha256."""
-    if not kind or "|" in kind:
-        raise InvalidValueError(f"kind: darf nicht leer sein und kein '|' enthalten ({kind!r})")
-    key = f"{kind}|{subject_ref}|{occasion}|to:{recipient.strip().lower()}"
-    if len(key) <= KEY_MAX:
-        return key
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-    return f"{key[: KEY_MAX - len(digest) - 8]}|sha256:{digest}"
 
 
 def enqueue(session: Session, emails: Sequence[NewEmail], *, now: datetime, sender_domain: str) -> EnqueueResult:

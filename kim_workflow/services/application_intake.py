@@ -19,10 +19,11 @@ from kim_workflow.core.registry import display_name
 from kim_workflow.core.validation import AGS_PATTERN
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Application, ApplicationRevision, Cycle, Kommune
+from kim_workflow.email.keys import application_received_occasion, application_ref, kommune_recipient
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import enqueue
 from kim_workflow.services.application_input import ApplicationInput
-from kim_workflow.services.applications import STATUS_LABELS, allowed_text, application_ref, reference, staff_json
+from kim_workflow.services.applications import STATUS_LABELS, allowed_text, reference, staff_json
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.lookups import active_contacts_by_kommune, id_of, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
@@ -185,10 +186,10 @@ def _queue_receipt(
     email = mailer.compose(
         MessageKind.APPLICATION_RECEIVED,
         subject_ref=application_ref(kommune.ags, application.year),
-        occasion=f"received:rev{application.revision}",
+        occasion=application_received_occasion(application.revision),
         to=[Recipient.of(c) for c in to],
         cc=[Recipient.of(c) for c in cc],
-        key_recipient=f"kommune:{kommune.ags}",
+        key_recipient=kommune_recipient(kommune.ags),
         context={
             "kommune_name": display_name(kommune.name, kommune.kind),
             "funding_year": application.year,

@@ -13,29 +13,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from kim_workflow.core.application_window import (
-    CALL,
-    WindowEmail,
-    WindowKommune,
-    due_reminder,
-    plan_window,
-    reminder_stages,
-)
+from kim_workflow.core.application_window import CALL, WindowEmail, WindowKommune, covering, plan_window
 from kim_workflow.core.domain import ApplicationStatus
 from kim_workflow.core.policy import YearPolicy
 from kim_workflow.core.registry import display_name
-from kim_workflow.db.models import Application, Contact, Kommune, ReminderLog
-from kim_workflow.db.reminder_log import log_row, record_stages
+from kim_workflow.db.models import Application, Contact, Kommune
+from kim_workflow.db.reminder_log import ReminderScope
+from kim_workflow.email.keys import application_ref, kommune_recipient, stage_occasion
 from kim_workflow.email.kinds import MessageKind
-from kim_workflow.email.outbox import NewEmail, enqueue
-from kim_workflow.services.applications import application_ref
+from kim_workflow.email.outbox import NewEmail
 from kim_workflow.services.lookups import active_contacts_by_kommune, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_funding_rules, load_policy
+from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, sent_stages, stage_rows
 from kim_workflow.services.sweep import open_years
 from kim_workflow.settings import Settings
 
-SCOPE = "application"
 REQUIRED_DOCUMENTS = (
     "Antrag mit Angaben zu Personal (Stellenanteile in VZÄ), Personal- und Sachkosten",
     "Stellenbeschreibung der Integrationsmanagerin bzw. des Integrationsmanagers",
@@ -77,8 +70,11 @@ def window_year(session: Session, settings: Settings, *, policy: YearPolicy, tod
             )
         )
     )
-    sent = _sent(session, year, deadline)
-    states = [WindowKommune(ags, k.id in applied, frozenset(sent.get(ags, ()))) for ags, k in kommunen.items()]
+    sent = sent_stages(session, scopes=[ReminderScope.APPLICATION], years=[year], due_dates=[deadline])
+    states = [
+        WindowKommune(ags, k.id in applied, frozenset(sent.get((ReminderScope.APPLICATION, ags, deadline), ())))
+        for ags, k in kommunen.items()
+    ]
     contacts = active_contacts_by_kommune(session)
     run, emails, log_rows = WindowRun(year), [], []
     composer = _Composer(Mailer(settings), policy, today)
@@ -89,57 +85,42 @@ def window_year(session: Session, settings: Settings, *, policy: YearPolicy, tod
             run.without_contact.append(f"{kommune.ags} {kommune.name}")
             continue
         emails.append(composer.email(planned, kommune, to, cc))
-        log_rows += [
-            log_row(scope=SCOPE, ref=planned.ags, year=year, stage=stage, due=deadline, today=today, now=now)
-            for stage in planned.log
-        ]
+        log_rows += stage_rows(
+            scope=ReminderScope.APPLICATION,
+            ref=planned.ags,
+            year=year,
+            due=deadline,
+            stages=planned.log,
+            today=today,
+            now=now,
+        )
         run.calls += planned.is_call
         run.reminders += not planned.is_call
         run.stages.append(planned.log[0])
     run.stages = sorted(set(run.stages))
-    record_stages(session, log_rows)
-    run.queued = enqueue(session, emails, now=now, sender_domain=Mailer(settings).sender_domain).created
+    run.queued = log_and_queue(
+        session, log_rows=log_rows, emails=emails, now=now, sender_domain=Mailer(settings).sender_domain
+    )
     return run
 
 
 def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
-    """One count that spares the full load on most days of the window: True when every active Kommune without an
-    application has the call logged and the latest due reminder (or a later one), so ``plan_window`` finds nothing.
+    """One query that spares the full load on most days of the window: True when every active Kommune without an
+    application has the call logged and a stage covering the latest due reminder, so ``plan_window`` finds nothing.
     """
     year, window = policy.year, policy.application_window
-    latest = due_reminder(window, today, frozenset())
-
-    def logged(stages: list[str]) -> sa.Exists:
-        return sa.exists().where(
-            col(ReminderLog.scope) == SCOPE,
-            col(ReminderLog.year) == year,
-            col(ReminderLog.due_date) == window.application_deadline,
-            col(ReminderLog.ref) == col(Kommune.ags),
-            col(ReminderLog.stage).in_(stages),
-        )
-
     applied = sa.exists().where(
         col(Application.kommune_id) == col(Kommune.id),
         col(Application.year) == year,
         col(Application.status) != ApplicationStatus.DRAFT,
     )
-    missing = ~logged([CALL])
-    if latest is not None:
-        missing = missing | ~logged([str(stage) for stage in reminder_stages(window) if stage >= latest])
-    query = sa.select(sa.func.count()).select_from(Kommune).where(col(Kommune.active), ~applied, missing)
-    return int(session.connection().execute(query).scalar_one()) == 0
-
-
-def _sent(session: Session, year: int, deadline: date) -> dict[str, set[str]]:
-    sent: dict[str, set[str]] = {}
-    rows = session.exec(
-        select(ReminderLog.ref, ReminderLog.stage).where(
-            col(ReminderLog.scope) == SCOPE, col(ReminderLog.year) == year, col(ReminderLog.due_date) == deadline
-        )
-    )
-    for ref, stage in rows:
-        sent.setdefault(ref, set()).add(stage)
-    return sent
+    waiting = sa.select(col(Kommune.ags)).where(col(Kommune.active), ~applied)
+    reminder = covering(window, today)
+    groups = [(CALL,), *([reminder] if reminder is not None else [])]
+    return all_covered(
+        session, waiting, scope=ReminderScope.APPLICATION, year=year,
+        due=window.application_deadline, stage_groups=groups,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -167,8 +148,8 @@ class _Composer:
         return self.mailer.compose(
             kind,
             subject_ref=application_ref(kommune.ags, year),
-            occasion=f"stage:{planned.log[0]}|due:{window.application_deadline.isoformat()}",
-            key_recipient=f"kommune:{kommune.ags}",
+            occasion=stage_occasion(planned.log[0], window.application_deadline),
+            key_recipient=kommune_recipient(kommune.ags),
             to=[Recipient.of(c) for c in to],
             cc=[Recipient.of(c) for c in cc],
             context=context,

@@ -40,11 +40,6 @@ def allowed_text(allowed: tuple[str, ...]) -> str:
     return ", ".join(ACTION_LABELS.get(action, action) for action in allowed) or "keine, Endstatus"
 
 
-def application_ref(ags: str, year: int) -> str:
-    """The outbox ``subject_ref`` of everything about one Kommune's application in one year."""
-    return f"application:{ags}:year:{year}"
-
-
 def reference(ags: str, year: int) -> str:
     """The Aktenzeichen quoted in emails: ``KIM-2027-07339000``."""
     return f"KIM-{year}-{ags}"

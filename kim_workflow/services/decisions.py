@@ -23,13 +23,13 @@ from kim_workflow.core.header_text import normalise_body_text
 from kim_workflow.core.registry import display_name
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Application, Decision, Kommune
+from kim_workflow.email.keys import application_ref, decision_occasion, kommune_recipient
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import enqueue
 from kim_workflow.services.applications import (
     STATUS_LABELS,
     allowed_text,
     application_data,
-    application_ref,
     find_application,
 )
 from kim_workflow.services.applications import reference as file_reference
@@ -205,10 +205,10 @@ def _queue_email(
     email = mailer.compose(
         _KINDS[decision.outcome],
         subject_ref=application_ref(kommune.ags, application.year),
-        occasion=f"decision:rev{decision.application_revision}:{decision.outcome.value}",
+        occasion=decision_occasion(decision.application_revision, decision.outcome.value),
         to=[Recipient.of(c) for c in to],
         cc=[Recipient.of(c) for c in cc],
-        key_recipient=f"kommune:{kommune.ags}",
+        key_recipient=kommune_recipient(kommune.ags),
         context=context,
     )
     enqueue(session, [email], now=now, sender_domain=mailer.sender_domain)

@@ -19,6 +19,7 @@ from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import OutboxMessage
 from kim_workflow.email.dispatcher import dispatch_sync
 from kim_workflow.email.dispatcher.outcomes import DispatchReport
+from kim_workflow.email.keys import incident_occasion, outbox_range_ref
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import enqueue
 from kim_workflow.services.mailer import Mailer, Recipient
@@ -71,8 +72,8 @@ def report_new_problems(session: Session, settings: Settings, *, now: datetime) 
     ).all()
     email = mailer.compose(
         MessageKind.DELIVERY_FAILED,
-        subject_ref=f"outbox:{first}-{last}",
-        occasion=f"incident:{first}-{last}:{len(problems)}",
+        subject_ref=outbox_range_ref(first, last),
+        occasion=incident_occasion(first, last, len(problems)),
         to=[Recipient(settings.ministry_escalation_address)],
         context={
             "problems": [_context(p) for p in problems[:MAX_LISTED]],

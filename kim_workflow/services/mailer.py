@@ -8,9 +8,10 @@ from functools import lru_cache
 from typing import Any
 
 from kim_workflow.db.models import Contact
+from kim_workflow.email.keys import outbox_key
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.mime import Attachment, address_only, domain_of
-from kim_workflow.email.outbox import NewEmail, outbox_key
+from kim_workflow.email.outbox import NewEmail
 from kim_workflow.email.render import Renderer
 from kim_workflow.settings import Settings
 

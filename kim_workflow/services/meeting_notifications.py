@@ -7,48 +7,53 @@ declined. Nothing is sent about a meeting that is over (except its minutes).
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import MeetingStatus
-from kim_workflow.core.header_text import HeaderTextError, check_header_text
+from kim_workflow.core.ladder import Ladder, Stage, parse_stages
 from kim_workflow.core.meetings import (
     AGENDA_MAX,
     URL_MAX,
-    MeetingInputError,
     agenda_items,
     check_multiline,
     check_text,
     check_url,
-    due_reminder,
-    reminder_stage,
+    due_meeting_stage,
+    meeting_ladder,
 )
 from kim_workflow.db.events import record_event
-from kim_workflow.db.models import Contact, DomainEvent, Meeting, MeetingInvitee, OutboxMessage, ReminderLog
-from kim_workflow.db.reminder_log import log_row, record_stages
+from kim_workflow.db.models import Contact, DomainEvent, Meeting, MeetingInvitee, OutboxMessage
+from kim_workflow.db.reminder_log import ReminderScope
 from kim_workflow.email.formatting import organiser_label
-from kim_workflow.email.ics import ics_attachment, meeting_event
+from kim_workflow.email.ics import calendar_attachment, meeting_event
+from kim_workflow.email.keys import (
+    invitee_ref,
+    meeting_ref,
+    meeting_stage_occasion,
+    minutes_occasion,
+    outbox_key,
+    sequence_occasion,
+)
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.mime import Attachment
-from kim_workflow.email.outbox import NewEmail, enqueue, outbox_key
+from kim_workflow.email.outbox import NewEmail, enqueue
+from kim_workflow.email.specs import meeting_method, spec_of
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.lookups import id_of
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.meetings import RESCHEDULED, get_meeting
+from kim_workflow.services.minutes_file import minutes_attachment
 from kim_workflow.services.policies import load_policy
+from kim_workflow.services.reminder_ladder import log_and_queue, sent_stages, stage_rows
 from kim_workflow.settings import Settings
 
 NOTICE_KINDS = (MessageKind.MEETING_INVITATION, MessageKind.MEETING_UPDATE)
-MINUTES_MAX_BYTES = 10 * 1024 * 1024
-REMINDER_SCOPE = "meeting"
 
 
 @dataclass
@@ -69,11 +74,6 @@ class ReminderRun:
     @property
     def years(self) -> set[int]:
         return {int(row["year"]) for row in self.log_rows}
-
-
-def meeting_ref(meeting_id: int) -> str:
-    """The outbox ``subject_ref`` of every email about one meeting."""
-    return f"meeting:{meeting_id}"
 
 
 def notify_meeting(session: Session, settings: Settings, *, meeting_id: int, now: datetime) -> Notified:
@@ -97,10 +97,6 @@ def notify_meeting(session: Session, settings: Settings, *, meeting_id: int, now
     return result
 
 
-# A reminder day moves back to the previous working day: at most a long weekend with holidays (e.g. Easter).
-REMINDER_SHIFT_SLACK_DAYS = 7
-
-
 def plan_meeting_reminders(
     session: Session, settings: Settings, *, today: date, now: datetime, dry_run: bool = False
 ) -> ReminderRun:
@@ -111,41 +107,35 @@ def plan_meeting_reminders(
         .order_by(col(Meeting.starts_at))
     ).all()
     run = ReminderRun()
-    offsets = {
-        year: load_policy(year, settings.policy_dir).meetings.reminder_days_before
+    ladders: dict[int, Ladder] = {
+        year: meeting_ladder(load_policy(year, settings.policy_dir).meetings.reminder_days_before)
         for year in {m.year for m in meetings}
     }
-    near = [  # meetings for which a stage can be due: only these need their invitees and reminder log loaded
+    near = [  # meetings for which a stage is due by the rule: only these need their invitees and log loaded
         (meeting, day)
         for meeting in meetings
-        if ((day := meeting.starts_at.astimezone(settings.tz).date()) - today).days
-        <= max(offsets[meeting.year], default=0) + REMINDER_SHIFT_SLACK_DAYS
+        if ladders[meeting.year].latest_due(day := meeting.starts_at.astimezone(settings.tz).date(), today) is not None
     ]
     if not near:
         return run
-    sent = _sent_reminders(session, list(offsets), {day for _, day in near})
+    sent = sent_stages(session, scopes=[ReminderScope.MEETING], years=list(ladders), due_dates={day for _, day in near})
     for meeting, day in near:
         mail = MeetingMail(Mailer(settings), meeting, now)
         changed_on = (meeting.updated_at or meeting.created_at).astimezone(settings.tz).date()
         for contact in invitees(session, id_of(meeting), declined=False):
-            ref = f"meeting:{meeting.id}:contact:{contact.id}"
-            stage = due_reminder(day, offsets[meeting.year], today, sent.get((ref, day), frozenset()), changed_on)
+            ref = invitee_ref(id_of(meeting), contact.id)
+            done = parse_stages(sent.get((ReminderScope.MEETING, ref, day), ()))
+            stage = due_meeting_stage(day, ladders[meeting.year], today, done, changed_on)
             if stage is not None:
                 run.emails.append(mail.reminder(contact, stage, (day - today).days, day))
-                run.log_rows.append(
-                    log_row(
-                        scope=REMINDER_SCOPE,
-                        ref=ref,
-                        year=meeting.year,
-                        stage=reminder_stage(stage),
-                        due=day,
-                        today=today,
-                        now=now,
-                    )
-                )
+                run.log_rows += stage_rows(
+                    scope=ReminderScope.MEETING, ref=ref, year=meeting.year, due=day, stages=[str(stage)], today=today,
+                    now=now,
+                )  # fmt: skip
     if not dry_run and run.emails:
-        record_stages(session, run.log_rows)
-        run.queued = enqueue(session, run.emails, now=now, sender_domain=Mailer(settings).sender_domain).created
+        run.queued = log_and_queue(
+            session, log_rows=run.log_rows, emails=run.emails, now=now, sender_domain=Mailer(settings).sender_domain
+        )
     return run
 
 
@@ -167,7 +157,7 @@ def attach_minutes(
     if (file is None) == (link is None):
         raise UseCaseError("Bitte entweder eine Protokolldatei oder einen Link angeben.")
     summary = check_multiline(summary, "Zusammenfassung", AGENDA_MAX)
-    attachment = _minutes_file(file) if file is not None else None
+    attachment = minutes_attachment(file) if file is not None else None
     url = check_url(link, "Link zum Protokoll")
     meeting.minutes_ref = check_text(str(file.resolve()), "Protokolldatei", URL_MAX) if file is not None else url
     meeting.updated_at = now
@@ -215,38 +205,40 @@ class MeetingMail:
         return self.update(contact, changes) if earlier else self.invitation(contact)
 
     def invitation(self, contact: Contact) -> NewEmail:
-        return self._compose(MessageKind.MEETING_INVITATION, contact, {"rsvp_by": None}, "REQUEST")
+        return self._compose(MessageKind.MEETING_INVITATION, contact, {"rsvp_by": None})
 
     def update(self, contact: Contact, changes: list[str]) -> NewEmail:
-        return self._compose(MessageKind.MEETING_UPDATE, contact, {"changes": changes}, "REQUEST")
+        return self._compose(MessageKind.MEETING_UPDATE, contact, {"changes": changes})
 
     def cancellation(self, contact: Contact) -> NewEmail:
-        return self._compose(
-            MessageKind.MEETING_CANCELLATION, contact, {"reason": self.meeting.cancel_reason}, "CANCEL"
-        )
+        return self._compose(MessageKind.MEETING_CANCELLATION, contact, {"reason": self.meeting.cancel_reason})
 
-    def reminder(self, contact: Contact, stage: int, days_until: int, day: date) -> NewEmail:
-        occasion = f"stage:{reminder_stage(stage)}|day:{day.isoformat()}"
-        return self._compose(MessageKind.MEETING_REMINDER, contact, {"days_until": days_until}, None, occasion)
+    def reminder(self, contact: Contact, stage: Stage, days_until: int, day: date) -> NewEmail:
+        occasion = meeting_stage_occasion(str(stage), day)
+        return self._compose(MessageKind.MEETING_REMINDER, contact, {"days_until": days_until}, occasion)
 
     def minutes(self, contact: Contact, summary: str | None, attachment: Attachment | None) -> NewEmail:
-        ref = hashlib.sha256((self.meeting.minutes_ref or "").encode("utf-8")).hexdigest()[:16]
         extra = {"summary": summary, "attachment_names": [attachment.filename] if attachment else []}
-        return self._compose(MessageKind.MEETING_MINUTES, contact, extra, None, f"minutes:{ref}", attachment)
+        return self._compose(
+            MessageKind.MEETING_MINUTES, contact, extra, minutes_occasion(self.meeting.minutes_ref), attachment
+        )
 
     def _occasion(self, more: str | None = None) -> str:
-        return "|".join(filter(None, [f"seq:{self.meeting.sequence}", more]))
+        return sequence_occasion(self.meeting.sequence, more)
 
     def _compose(
         self,
         kind: MessageKind,
         contact: Contact,
         extra: dict[str, Any],
-        method: Literal["REQUEST", "CANCEL"] | None,
         occasion: str | None = None,
         attachment: Attachment | None = None,
     ) -> NewEmail:
-        attachments = [self._ics(method, contact.email)] if method else [attachment] if attachment else []
+        """The kind's spec says whether it carries the meeting's calendar file (and with which METHOD)."""
+        if spec_of(kind).calendar_method is not None:
+            attachments = [self._ics(kind, contact.email)]
+        else:
+            attachments = [attachment] if attachment else []
         return self.mailer.compose(
             kind,
             subject_ref=meeting_ref(id_of(self.meeting)),
@@ -263,8 +255,8 @@ class MeetingMail:
             "location": m.location, "video_url": m.video_link, "agenda": agenda_items(m.agenda),
         }  # fmt: skip
 
-    def _ics(self, method: Literal["REQUEST", "CANCEL"], attendee: str) -> Attachment:
-        m = self.meeting
+    def _ics(self, kind: MessageKind, attendee: str) -> Attachment:
+        m, method = self.meeting, meeting_method(kind)
         description = "\n".join(
             [*agenda_items(m.agenda), *([f"Videokonferenz: {m.video_link}"] if m.video_link else [])]
         )
@@ -274,7 +266,7 @@ class MeetingMail:
             organizer_name=organiser_label(m.organiser), attendee_email=attendee, sequence=m.sequence,
             method=method, dtstamp=self.now, tz=self.mailer.settings.timezone,
         )  # fmt: skip
-        return ics_attachment(content, method, filename="absage.ics" if method == "CANCEL" else "termin.ics")
+        return calendar_attachment(content, kind, "absage.ics" if method == "CANCEL" else "termin.ics")
 
 
 def _earlier_notices(session: Session, meeting: Meeting) -> dict[str, set[str]]:
@@ -301,34 +293,3 @@ def _changes(session: Session, meeting: Meeting) -> list[str]:
     if event is None or event.payload.get("sequence") != meeting.sequence:
         return []
     return [str(change) for change in event.payload.get("changes", [])]
-
-
-def _sent_reminders(session: Session, years: Sequence[int], days: set[date]) -> dict[tuple[str, date], frozenset[int]]:
-    """Per (invitee ref, meeting day): the reminder offsets already planned for meetings on ``days``."""
-    sent: dict[tuple[str, date], set[int]] = defaultdict(set)
-    for ref, stage, due in session.exec(
-        select(col(ReminderLog.ref), col(ReminderLog.stage), col(ReminderLog.due_date)).where(
-            col(ReminderLog.scope) == REMINDER_SCOPE,
-            col(ReminderLog.year).in_(years),
-            col(ReminderLog.due_date).in_(sorted(days)),
-        )
-    ):
-        sent[(ref, due)].add(int(stage.rpartition("-")[2]))
-    return {key: frozenset(offsets) for key, offsets in sent.items()}
-
-
-def _minutes_file(path: Path) -> Attachment:
-    """The minutes file as an attachment (readable, at most 10 MB, a header-safe name)."""
-    try:
-        size = path.stat().st_size
-        if size > MINUTES_MAX_BYTES:
-            raise MeetingInputError(f"Protokolldatei: höchstens 10 MB, nicht {size / 2**20:.1f} MB.")
-        content = path.read_bytes()
-    except OSError as exc:
-        raise MeetingInputError(f"Protokolldatei nicht lesbar: {path} ({exc.strerror or exc})") from None
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    try:
-        name = check_header_text(path.name, field="Dateiname")
-    except HeaderTextError as exc:
-        raise MeetingInputError(str(exc)) from None
-    return Attachment(name, content_type, content)

@@ -9,11 +9,11 @@ from sqlmodel import Session, col, select
 from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.core.registry import display_name
 from kim_workflow.db.models import Deliverable
+from kim_workflow.email.keys import deliverable_ref, kommune_recipient, submission_received_occasion
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import enqueue
 from kim_workflow.services.lookups import active_contacts_by_kommune, id_of, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
-from kim_workflow.services.status import deliverable_ref
 from kim_workflow.services.submissions import SubmissionOutcome, record_submission
 from kim_workflow.settings import Settings
 
@@ -51,10 +51,10 @@ def record_submission_and_confirm(
     email = mailer.compose(
         MessageKind.SUBMISSION_CONFIRMATION,
         subject_ref=deliverable_ref(kommune.ags, year),
-        occasion=f"received:{kind.value}",
+        occasion=submission_received_occasion(kind.value),
         to=[Recipient.of(c) for c in to],
         cc=[Recipient.of(c) for c in cc],
-        key_recipient=f"kommune:{kommune.ags}",
+        key_recipient=kommune_recipient(kommune.ags),
         context={
             "kommune_name": display_name(kommune.name, kommune.kind),
             "cycle_year": year,

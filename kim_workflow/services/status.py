@@ -12,14 +12,10 @@ from sqlmodel import Session, col, func, select
 from kim_workflow.core.domain import DeliverableKind, OutboxStatus
 from kim_workflow.core.status import DeliverableView, DerivedStatus
 from kim_workflow.db.models import Deliverable, Kommune, Meeting, MeetingAttendance, OutboxMessage
+from kim_workflow.email.keys import deliverable_ref, refs_of_year
 from kim_workflow.services.lookups import cycle_for
 
 REMINDER_KINDS = ("deliverable_reminder", "overdue_notice")
-
-
-def deliverable_ref(ags: str, year: int) -> str:
-    """The outbox ``subject_ref`` of everything about one Kommune's deliverables in one year."""
-    return f"kommune:{ags}:year:{year}"
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,7 @@ def status_matrix(session: Session, *, year: int, today: date) -> list[StatusRow
 def _last_reminders(session: Session, year: int) -> dict[str, tuple[datetime, str]]:
     rows = session.exec(
         select(OutboxMessage.subject_ref, OutboxMessage.kind, OutboxMessage.created_at)
-        .where(col(OutboxMessage.kind).in_(REMINDER_KINDS), col(OutboxMessage.subject_ref).like(f"%:year:{year}"))
+        .where(col(OutboxMessage.kind).in_(REMINDER_KINDS), col(OutboxMessage.subject_ref).like(refs_of_year(year)))
         .where(col(OutboxMessage.status) != OutboxStatus.DISMISSED)
         .order_by(col(OutboxMessage.created_at))
     ).all()

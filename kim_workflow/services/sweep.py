@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from kim_workflow.core.calendar import next_working_day
 from kim_workflow.core.domain import CycleStatus, DeliverableKind, KommuneKind
+from kim_workflow.core.ladder import parse_stages
 from kim_workflow.core.policy import YearPolicy
 from kim_workflow.core.registry import display_name
 from kim_workflow.core.reminders import (
@@ -23,22 +24,23 @@ from kim_workflow.core.reminders import (
     SentStage,
     Stage,
     StageKind,
-    ladder,
-    latest_due_stage,
+    kommune_ladder,
     plan_reminders,
 )
-from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune, ReminderLog
-from kim_workflow.db.reminder_log import log_row, record_stages
+from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune
+from kim_workflow.db.reminder_log import ReminderScope
 from kim_workflow.email.ics import calendar_attachment, deadline_event
+from kim_workflow.email.keys import deliverable_ref, due_dates_occasion, kommune_recipient, stage_occasion, year_ref
 from kim_workflow.email.kinds import MessageKind
-from kim_workflow.email.outbox import NewEmail, enqueue
+from kim_workflow.email.outbox import NewEmail
 from kim_workflow.services.lookups import active_contacts_by_kommune, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_policy
-from kim_workflow.services.status import deliverable_ref
+from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, logged, sent_stages, stage_rows
 from kim_workflow.settings import Settings
 
 ESCALATION_REF = "ministry"
+ESCALATION_STAGE = "escalation"
 
 
 @dataclass
@@ -104,32 +106,25 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
     composer = _Composer(Mailer(settings), year, today, now, state)
     for reminder in plan.reminders:
         sweep.emails.append(composer.reminder(reminder))
-        sweep.log_rows.append(
-            log_row(
-                scope="deliverable",
-                ref=reminder.ags,
-                year=year,
-                stage=str(reminder.stage),
-                due=reminder.due_date,
-                today=today,
-                now=now,
-            )
-        )
+        sweep.log_rows += stage_rows(
+            scope=ReminderScope.DELIVERABLE, ref=reminder.ags, year=year, due=reminder.due_date,
+            stages=[str(reminder.stage)], today=today, now=now,
+        )  # fmt: skip
     if plan.escalation is not None:
         sweep.emails.append(composer.escalation(plan.escalation, settings.ministry_escalation_address))
-        sweep.log_rows += [
-            log_row(
-                scope="escalation", ref=ESCALATION_REF, year=year, stage="escalation", due=due, today=today, now=now
-            )
-            for due in plan.escalation.due_dates
-        ]
+        for due in plan.escalation.due_dates:
+            sweep.log_rows += stage_rows(
+                scope=ReminderScope.ESCALATION, ref=ESCALATION_REF, year=year, due=due, stages=[ESCALATION_STAGE],
+                today=today, now=now,
+            )  # fmt: skip
     return sweep
 
 
 def apply_year(session: Session, sweep: YearSweep, *, now: datetime, sender_domain: str) -> int:
     """Record the planned stages and queue their emails in the caller's transaction; return how many are new."""
-    record_stages(session, sweep.log_rows)
-    sweep.queued = enqueue(session, sweep.emails, now=now, sender_domain=sender_domain).created
+    sweep.queued = log_and_queue(
+        session, log_rows=sweep.log_rows, emails=sweep.emails, now=now, sender_domain=sender_domain
+    )
     return sweep.queued
 
 
@@ -151,38 +146,39 @@ def sweep_day(
 
 
 def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
-    """A cheap check (a few aggregate queries) that spares the full load on the many days with nothing to send.
+    """A cheap check (a few ``EXISTS`` queries) that spares the full load on the many days with nothing to send.
 
-    True when, for every outstanding due date, no stage is due yet, or every Kommune with that due date has its
-    latest due stage (or a later one) logged and the escalation, if due, was logged too.
+    True when, for every outstanding due date, no stage is due yet, or every Kommune with that due date has a
+    stage covering the latest due one logged (``Ladder.covering``) and the escalation, if due, was logged too.
     """
-    year = policy.year
-    rows = session.connection().execute(
-        sa.select(col(Deliverable.due_date), sa.func.count(sa.distinct(col(Deliverable.kommune_id))))
-        .where(col(Deliverable.year) == year, col(Deliverable.received_on).is_(None))
-        .group_by(col(Deliverable.due_date))
+    year, rungs = policy.year, kommune_ladder(policy.report)
+    escalation = Stage(StageKind.ESCALATION, policy.report.escalation_days_after)
+    outstanding = sa.select(col(Deliverable.due_date)).where(
+        col(Deliverable.year) == year, col(Deliverable.received_on).is_(None)
     )
-    outstanding: dict[date, int] = {due: int(count) for due, count in rows}
-    for due, kommunen in outstanding.items():
-        latest = latest_due_stage(due, policy.report, today)
-        if latest is None:
+    for due in session.connection().execute(outstanding.distinct()).scalars():
+        covering = rungs.covering(due, today)
+        if covering is None:
             continue
-        later = [str(s) for s in ladder(policy.report) if s >= latest and s.kind is not StageKind.ESCALATION]
-        logged = _count_logged(session, year=year, due=due, scope="deliverable", stages=later)
-        escalation_day = Stage(StageKind.ESCALATION, policy.report.escalation_days_after).date_for(due)
-        escalated = escalation_day > today or _count_logged(session, year=year, due=due, scope="escalation") > 0
-        if logged < kommunen or not escalated:
+        kommunen = (
+            sa.select(col(Kommune.ags))
+            .join(Deliverable, col(Deliverable.kommune_id) == col(Kommune.id))
+            .where(
+                col(Deliverable.year) == year, col(Deliverable.received_on).is_(None), col(Deliverable.due_date) == due
+            )
+        )
+        scope = ReminderScope.DELIVERABLE
+        if not all_covered(session, kommunen, scope=scope, year=year, due=due, stage_groups=[covering]):
+            return False
+        if escalation.date_for(due) <= today and not _escalated(session, year, due):
             return False
     return True
 
 
-def _count_logged(session: Session, *, year: int, due: date, scope: str, stages: list[str] | None = None) -> int:
-    query = sa.select(sa.func.count(sa.distinct(col(ReminderLog.ref)))).where(
-        col(ReminderLog.scope) == scope, col(ReminderLog.year) == year, col(ReminderLog.due_date) == due
-    )
-    if stages is not None:
-        query = query.where(col(ReminderLog.stage).in_(stages))
-    return int(session.connection().execute(query).scalar_one())
+def _escalated(session: Session, year: int, due: date) -> bool:
+    """Whether the digest for ``due`` was logged (under ``ESCALATION_STAGE``; any stage counts)."""
+    query = sa.select(logged(scope=ReminderScope.ESCALATION, year=year, due=due, ref=ESCALATION_REF))
+    return bool(session.connection().execute(query).scalar_one())
 
 
 def _load_state(session: Session, year: int) -> _YearState:
@@ -213,15 +209,12 @@ def _load_state(session: Session, year: int) -> _YearState:
 def _sent_stages(session: Session, year: int) -> tuple[dict[str, set[SentStage]], set[date]]:
     sent: dict[str, set[SentStage]] = defaultdict(set)
     escalated: set[date] = set()
-    for scope, ref, stage, due in session.exec(
-        select(col(ReminderLog.scope), col(ReminderLog.ref), col(ReminderLog.stage), col(ReminderLog.due_date)).where(
-            col(ReminderLog.year) == year, col(ReminderLog.scope).in_(("deliverable", "escalation"))
-        )
-    ):
-        if scope == "escalation":
+    scopes = (ReminderScope.DELIVERABLE, ReminderScope.ESCALATION)
+    for (scope, ref, due), stages in sent_stages(session, scopes=scopes, years=[year]).items():
+        if scope is ReminderScope.ESCALATION:
             escalated.add(due)
         else:
-            sent[ref].add((Stage.parse(stage), due))
+            sent[ref] |= {(stage, due) for stage in parse_stages(stages)}
     return sent, escalated
 
 
@@ -256,8 +249,8 @@ class _Composer:
         return self.mailer.compose(
             kind,
             subject_ref=deliverable_ref(kommune.ags, self.year),
-            occasion=f"stage:{reminder.stage}|due:{reminder.due_date.isoformat()}",
-            key_recipient=f"kommune:{kommune.ags}",
+            occasion=stage_occasion(str(reminder.stage), reminder.due_date),
+            key_recipient=kommune_recipient(kommune.ags),
             to=[Recipient.of(c) for c in to],
             cc=[Recipient.of(c) for c in cc],
             context=context,
@@ -291,8 +284,8 @@ class _Composer:
         ]
         return self.mailer.compose(
             MessageKind.ESCALATION_DIGEST,
-            subject_ref=f"year:{self.year}",
-            occasion="due:" + ",".join(d.isoformat() for d in digest.due_dates),
+            subject_ref=year_ref(self.year),
+            occasion=due_dates_occasion(digest.due_dates),
             to=[Recipient(address)],
             context={"cycle_year": self.year, "as_of": self.today, "entries": entries},
         )

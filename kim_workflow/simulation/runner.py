@@ -21,6 +21,7 @@ from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Deliverable, Kommune, Meeting, OutboxMessage
 from kim_workflow.email.dispatcher import dispatch_sync
 from kim_workflow.email.dispatcher.outcomes import DispatchReport
+from kim_workflow.email.keys import stage_in_key
 from kim_workflow.services import registry
 from kim_workflow.services.application_input import parse_application
 from kim_workflow.services.application_intake import submit_application
@@ -262,7 +263,7 @@ def decision_request(event: Decide) -> DecisionRequest:
 
 def stage_of(kind: str, key: str) -> str:
     """``kind:stage`` for reminders and notices (the ``stage:`` part of the outbox key), else the kind."""
-    stage = next((part[6:] for part in key.split("|") if part.startswith("stage:")), None)
+    stage = stage_in_key(key)
     return f"{kind}:{stage}" if stage else kind
 
 

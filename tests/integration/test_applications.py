@@ -16,6 +16,7 @@ from sqlmodel import col, func, select
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Application, ApplicationRevision, Decision, DomainEvent, OutboxMessage, ReminderLog
+from kim_workflow.db.reminder_log import ReminderScope
 from kim_workflow.services import application_window, registry
 from kim_workflow.services import applications as overview_service
 from kim_workflow.services.application_input import ApplicationInputError, parse_application, parse_application_json
@@ -303,7 +304,8 @@ def test_window_sends_the_call_once_and_reminds_only_those_without_application(
         f"im{k.ags}@kommune.example" for k in registry.reference_kommunen() if k.ags not in (MAINZ, TRIER)
     }
     with session_scope(year_2026) as session:
-        logged = session.exec(select(func.count()).select_from(ReminderLog).where(ReminderLog.scope == "application"))
+        application = ReminderLog.scope == ReminderScope.APPLICATION
+        logged = session.exec(select(func.count()).select_from(ReminderLog).where(application))
         assert logged.one() == 35 + 34
 
 

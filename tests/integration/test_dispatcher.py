@@ -21,7 +21,8 @@ from kim_workflow.email.dispatcher import dispatch_sync
 from kim_workflow.email.dispatcher.outcomes import Result, RetryPolicy
 from kim_workflow.email.dispatcher.store import Recovery, claim_due, mark_sending, recover_stale
 from kim_workflow.email.dispatcher.transport import classify
-from kim_workflow.email.outbox import NewEmail, dismiss, enqueue, outbox_key, resend
+from kim_workflow.email.keys import outbox_key
+from kim_workflow.email.outbox import NewEmail, dismiss, enqueue, resend
 from kim_workflow.settings import Settings, SmtpTls
 from tests.support.smtp import SmtpServer
 

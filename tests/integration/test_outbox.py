@@ -16,6 +16,7 @@ from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.core.validation import InvalidValueError
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.models import DomainEvent, OutboxMessage
+from kim_workflow.email.keys import outbox_key
 from kim_workflow.email.mime import Attachment
 from kim_workflow.email.outbox import (
     NewEmail,
@@ -24,7 +25,6 @@ from kim_workflow.email.outbox import (
     dismiss,
     enqueue,
     list_messages,
-    outbox_key,
     resend,
 )
 

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import OutboxMessage, ReminderLog
-from kim_workflow.db.reminder_log import log_row, record_stages
+from kim_workflow.db.reminder_log import ReminderScope, log_row, record_stages
 from kim_workflow.services import registry
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.policies import load_policy
@@ -122,8 +122,8 @@ def test_an_extension_restarts_the_ladder_from_the_new_date(cycle: Engine, setti
 def test_a_large_reminder_log_batch_is_recorded_once(engine: Engine) -> None:
     """Above COPY_FROM_ROWS PostgreSQL takes the COPY path; a rerun with overlap adds only the new stages."""
     day, now = date(2026, 11, 3), datetime(2026, 11, 3, 6, tzinfo=UTC)
-    rows = [log_row(scope="deliverable", ref=f"9{i:07d}", year=2026, stage="reminder-42", due=date(2026, 12, 15),
-                    today=day, now=now) for i in range(1500)]  # fmt: skip
+    rows = [log_row(scope=ReminderScope.DELIVERABLE, ref=f"9{i:07d}", year=2026, stage="reminder-42",
+                    due=date(2026, 12, 15), today=day, now=now) for i in range(1500)]  # fmt: skip
     with session_scope(engine) as session:
         record_stages(session, rows[:1200])
         record_stages(session, rows)

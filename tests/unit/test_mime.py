@@ -98,6 +98,7 @@ def test_wire_bytes_agree_with_build_message_for_any_content(
 ) -> None:
     """Generated subjects, bodies, Cc lists and attachments: the fast path parses to the same message."""
     assume(subject.strip() == subject and subject)  # the header registry strips surrounding whitespace
+    assume(forbidden_in_header(subject) is None)  # refused text (zero-width, bidi, "=?") is tested above
     attachments = () if attachment is None else (Attachment("t.ics", "text/calendar; method=REQUEST", attachment),)
     envelope = replace(ENVELOPE, subject=subject, text=text, html=html, cc=tuple(cc), attachments=attachments)
     data = wire_bytes(envelope)

@@ -1,0 +1,123 @@
+"""Idempotency keys of the outbox and the refs they are built from, in one place.
+
+A key is ``kind|subject_ref|occasion|to:recipient``. Existing outbox rows hold these strings: a builder here
+must keep producing byte-identical keys (``tests/unit/test_keys.py`` pins some).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import date
+
+from kim_workflow.core.validation import InvalidValueError
+
+KEY_MAX = 400
+
+
+def outbox_key(kind: str, subject_ref: str, recipient: str, occasion: str) -> str:
+    """``kind|subject_ref|occasion|to:recipient``; a tail beyond 400 characters is replaced by its sha256."""
+    if not kind or "|" in kind:
+        raise InvalidValueError(f"kind: darf nicht leer sein und kein '|' enthalten ({kind!r})")
+    key = f"{kind}|{subject_ref}|{occasion}|to:{recipient.strip().lower()}"
+    if len(key) <= KEY_MAX:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{key[: KEY_MAX - len(digest) - 8]}|sha256:{digest}"
+
+
+# --- subject refs (also the outbox's ``subject_ref`` column) ---------------------------------------------------
+
+
+def deliverable_ref(ags: str, year: int) -> str:
+    """Everything about one Kommune's deliverables in one year."""
+    return f"kommune:{ags}:year:{year}"
+
+
+def application_ref(ags: str, year: int) -> str:
+    """Everything about one Kommune's application in one year."""
+    return f"application:{ags}:year:{year}"
+
+
+def refs_of_year(year: int) -> str:
+    """A ``LIKE`` pattern matching every deliverable and application ref of ``year``."""
+    return f"%:year:{year}"
+
+
+def meeting_ref(meeting_id: int) -> str:
+    """Every email about one meeting."""
+    return f"meeting:{meeting_id}"
+
+
+def year_ref(year: int) -> str:
+    """The ministry's escalation digest of one year."""
+    return f"year:{year}"
+
+
+def outbox_range_ref(first: int, last: int) -> str:
+    """A delivery-problem report about outbox rows ``first`` to ``last``."""
+    return f"outbox:{first}-{last}"
+
+
+def invitee_ref(meeting_id: int, contact_id: int | None) -> str:
+    """The reminder-log ref of one invitee of one meeting."""
+    return f"meeting:{meeting_id}:contact:{contact_id}"
+
+
+# --- key recipients ---------------------------------------------------------------------------------------------
+
+
+def kommune_recipient(ags: str) -> str:
+    """Replaces the address in keys of emails sent once per Kommune, whoever receives them."""
+    return f"kommune:{ags}"
+
+
+# --- occasions --------------------------------------------------------------------------------------------------
+
+STAGE = "stage:"
+
+
+def stage_occasion(stage: str, due: date) -> str:
+    """A ladder stage for a due date (deliverables, application window)."""
+    return f"{STAGE}{stage}|due:{due.isoformat()}"
+
+
+def meeting_stage_occasion(stage: str, day: date) -> str:
+    """A meeting reminder stage for the meeting day."""
+    return f"{STAGE}{stage}|day:{day.isoformat()}"
+
+
+def due_dates_occasion(due_dates: Iterable[date]) -> str:
+    """The escalation digest for the due dates escalated for the first time."""
+    return "due:" + ",".join(d.isoformat() for d in due_dates)
+
+
+def sequence_occasion(sequence: int, more: str | None = None) -> str:
+    """A meeting version (SEQUENCE), optionally with what the email is about in that version."""
+    return "|".join(filter(None, [f"seq:{sequence}", more]))
+
+
+def minutes_occasion(minutes_ref: str | None) -> str:
+    ref = hashlib.sha256((minutes_ref or "").encode("utf-8")).hexdigest()[:16]
+    return f"minutes:{ref}"
+
+
+def decision_occasion(revision: int, outcome: str) -> str:
+    return f"decision:rev{revision}:{outcome}"
+
+
+def application_received_occasion(revision: int) -> str:
+    return f"received:rev{revision}"
+
+
+def submission_received_occasion(deliverable_kind: str) -> str:
+    return f"received:{deliverable_kind}"
+
+
+def incident_occasion(first: int, last: int, count: int) -> str:
+    return f"incident:{first}-{last}:{count}"
+
+
+def stage_in_key(key: str) -> str | None:
+    """The ``stage:`` part of an outbox key, if it has one."""
+    return next((part[len(STAGE) :] for part in key.split("|") if part.startswith(STAGE)), None)
