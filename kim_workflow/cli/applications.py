@@ -171,7 +171,7 @@ def decide(
 
 
 def _report_decision(result: DecisionResult, request: DecisionRequest) -> None:
-    from kim_workflow.core.funding import format_eur
+    from kim_workflow.core.money import format_eur
 
     label = overview_service.STATUS_LABELS[result.status]
     amounts = ""

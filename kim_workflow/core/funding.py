@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from kim_workflow.core.money import CENT, amount_text, decimal_places, exact_text, format_eur, format_fte
 from kim_workflow.core.policy import PolicyError
 from kim_workflow.core.validation import AGS_PATTERN
 
-CENT = Decimal("0.01")
 _CTX = Context(prec=60, traps=[])
 _MAX_RULE_EUR = Decimal("1000000000")
 _DECIMAL_RULES = ("max_fte", "min_share_fte", "max_personnel_eur", "max_material_eur")
 _BOOL_RULES = ("personnel_pro_rata", "overhead_fundable")
-_TO_GERMAN = str.maketrans({",": ".", ".": ","})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +52,7 @@ class FundingRules:
 def _check_rule_value(name: str, value: object) -> None:
     if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
         raise PolicyError(f"funding.{name}: erwartet eine Zahl ≥ 0, nicht {value!r}")
-    if _decimal_places(value) > 2:
+    if decimal_places(value) > 2:
         raise PolicyError(f"funding.{name}: höchstens zwei Nachkommastellen, nicht {value}")
     if name.endswith("_eur") and value > _MAX_RULE_EUR:
         raise PolicyError(f"funding.{name}: unplausibel hoher Betrag {value}")
@@ -170,47 +169,6 @@ def _v(code: ViolationCode, field: str, **values: str) -> Violation:
     return Violation(code, field, _MESSAGES[code].format(label=label, **values))
 
 
-def _decimal_places(value: Decimal) -> int:
-    """Significant decimal places of a finite value, computed without any context (``1.500`` has 1)."""
-    _, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int), "only finite values have decimal places"
-    if not any(digits):
-        return 0
-    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
-    return max(0, -(exponent + trailing))
-
-
-def _german(value: Decimal, places: int) -> str:
-    if not value.is_finite():
-        return str(value)
-    if value.adjusted() > 15 or places > 12:
-        return f"{value:E}".replace(".", ",")
-    rounded = value.quantize(Decimal(f"1E-{places}"), rounding=ROUND_HALF_UP, context=_CTX)
-    return f"{rounded.copy_abs() if rounded.is_zero() else rounded:,f}".translate(_TO_GERMAN)
-
-
-def format_eur(value: Decimal | int) -> str:
-    """German euro notation, commercially rounded (half up) to cents: ``Decimal("45000")`` → ``"45.000,00 €"``.
-
-    The one money formatter (also the ``eur`` filter of the email templates); a regular space before the sign.
-    """
-    return f"{_german(Decimal(value), 2)} €"
-
-
-def format_fte(value: Decimal) -> str:
-    """German FTE notation with at least one place: ``Decimal("0.3")`` → ``"0,3"``, ``Decimal("1")`` → ``"1,0"``."""
-    return _german(value, max(1, _decimal_places(value))) if value.is_finite() else str(value)
-
-
-def _exact(value: Decimal) -> str:
-    return _german(value, _decimal_places(value))
-
-
-def _amount_text(value: Decimal) -> str:
-    """Cent amounts as ``format_eur``; finer amounts unrounded so that the message shows the real input."""
-    return format_eur(value) if _decimal_places(value) <= 2 else f"{_exact(value)} €"
-
-
 def total_fte(staff: Sequence[StaffShare]) -> Decimal:
     """Sum of the finite, positive shares (invalid shares are reported separately and do not count)."""
     total = Decimal(0)
@@ -262,10 +220,10 @@ def _check_share(index: int, fte: Decimal, rules: FundingRules) -> list[Violatio
     if not fte.is_finite():
         return [_v(ViolationCode.NOT_A_NUMBER, field)]
     found = []
-    if _decimal_places(fte) > 2:
-        found.append(_v(ViolationCode.TOO_MANY_DECIMALS, field, amount=f"{_exact(fte)} VZÄ"))
+    if decimal_places(fte) > 2:
+        found.append(_v(ViolationCode.TOO_MANY_DECIMALS, field, amount=f"{exact_text(fte)} VZÄ"))
     if fte <= 0:
-        found.append(_v(ViolationCode.FTE_SHARE_NOT_POSITIVE, field, fte=_exact(fte)))
+        found.append(_v(ViolationCode.FTE_SHARE_NOT_POSITIVE, field, fte=exact_text(fte)))
     elif fte < rules.min_share_fte:
         minimum = format_fte(rules.min_share_fte)
         found.append(_v(ViolationCode.FTE_SHARE_BELOW_MINIMUM, field, fte=format_fte(fte), minimum=minimum))
@@ -293,7 +251,7 @@ def _check_amount(field: str, value: Decimal, cap: Decimal, code: ViolationCode,
 def _check_overhead(value: Decimal, rules: FundingRules) -> list[Violation]:
     found = _amount_format("overhead_costs_eur", value)
     if not rules.overhead_fundable and value.is_finite() and value > 0:
-        found.append(_v(ViolationCode.OVERHEAD_NOT_FUNDABLE, "overhead_costs_eur", amount=_amount_text(value)))
+        found.append(_v(ViolationCode.OVERHEAD_NOT_FUNDABLE, "overhead_costs_eur", amount=amount_text(value)))
     return found
 
 
@@ -303,9 +261,9 @@ def _amount_format(field: str, value: Decimal) -> list[Violation]:
         return [_v(ViolationCode.NOT_A_NUMBER, field)]
     found = []
     if value < 0:
-        found.append(_v(ViolationCode.NEGATIVE_AMOUNT, field, amount=_amount_text(value)))
-    if _decimal_places(value) > 2:
-        found.append(_v(ViolationCode.TOO_MANY_DECIMALS, field, amount=_amount_text(value)))
+        found.append(_v(ViolationCode.NEGATIVE_AMOUNT, field, amount=amount_text(value)))
+    if decimal_places(value) > 2:
+        found.append(_v(ViolationCode.TOO_MANY_DECIMALS, field, amount=amount_text(value)))
     return found
 
 

@@ -13,7 +13,7 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from kim_workflow.core.domain import DeliverableKind, MeetingType, Organiser
-from kim_workflow.core.funding import format_eur
+from kim_workflow.core.money import format_eur
 from kim_workflow.email.salutation import salutation
 
 LOCALE = "de_DE"

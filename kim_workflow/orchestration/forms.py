@@ -31,8 +31,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, ErrorDetails, core_schema
 
 from kim_workflow.core.domain import DecisionOutcome, DeliverableKind, MeetingType, Organiser
-from kim_workflow.core.funding import format_eur
 from kim_workflow.core.german_input import DATE_HINT, TIME_HINT, parse_amount, parse_date, parse_datetime
+from kim_workflow.core.money import format_eur
 from kim_workflow.core.registry import display_name
 from kim_workflow.core.validation import AGS_PATTERN
 from kim_workflow.core.years import YEAR_MAX, YEAR_MIN

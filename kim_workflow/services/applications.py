@@ -9,7 +9,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
-from kim_workflow.core.funding import ApplicationData, StaffShare, format_eur, format_fte
+from kim_workflow.core.funding import ApplicationData, StaffShare
+from kim_workflow.core.money import format_eur, format_fte
 from kim_workflow.db.models import Application, Decision, Kommune
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.lookups import cycle_for, kommune_by_ags

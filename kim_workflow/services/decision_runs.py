@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import ApplicationStatus
-from kim_workflow.core.funding import format_eur, format_fte, personnel_cap
+from kim_workflow.core.funding import personnel_cap
+from kim_workflow.core.money import format_eur, format_fte
 from kim_workflow.core.registry import display_name
 from kim_workflow.db.models import Application, Decision, Kommune
 from kim_workflow.services.applications import find_application

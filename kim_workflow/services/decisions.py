@@ -18,8 +18,9 @@ from sqlmodel import Session
 from kim_workflow.core.application_states import InvalidTransition, apply_decision
 from kim_workflow.core.calendar import next_working_day
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
-from kim_workflow.core.funding import ApplicationData, FundingRules, check_grant, format_fte
+from kim_workflow.core.funding import ApplicationData, FundingRules, check_grant
 from kim_workflow.core.header_text import normalise_body_text
+from kim_workflow.core.money import format_fte
 from kim_workflow.core.registry import display_name
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Application, Decision, Kommune

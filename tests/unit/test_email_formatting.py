@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kim_workflow.core.domain import DeliverableKind, MeetingType, Organiser
-from kim_workflow.core.funding import format_eur
+from kim_workflow.core.money import format_eur
 from kim_workflow.email.formatting import (
     FILTERS,
     deliverable_label,

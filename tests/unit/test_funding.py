@@ -20,13 +20,12 @@ from kim_workflow.core.funding import (
     ViolationCode,
     check_application,
     check_grant,
-    format_eur,
-    format_fte,
     funding_rules_to_dict,
     parse_funding_rules,
     personnel_cap,
     total_fte,
 )
+from kim_workflow.core.money import format_eur, format_fte
 from kim_workflow.core.policy import PolicyError
 
 D = Decimal
