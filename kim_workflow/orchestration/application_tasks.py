@@ -15,14 +15,13 @@ from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
 from kim_workflow.orchestration.forms import DecisionForm
 from kim_workflow.orchestration.outcomes import retry_unless_bad_input
-from kim_workflow.orchestration.results import Decided, DecisionAnswer, DecisionClaim, WindowSummary
+from kim_workflow.orchestration.results import DecisionAnswer, DecisionClaim, WindowSummary
 from kim_workflow.services.application_input import ApplicationInput
 from kim_workflow.services.application_intake import SubmitResult, submit_application
 from kim_workflow.services.application_window import run_window
 from kim_workflow.services.decision_runs import claim_decision_run, decide_through_run, decided_by_run
 from kim_workflow.services.decisions import (
     DecisionNotPending,
-    DecisionResult,
     InvalidDecision,
 )
 
@@ -43,7 +42,7 @@ def claim_decision_run_task(application_id: int, run_id: str, force: bool = Fals
     with session_scope(kim.engine) as session:
         state = claim_decision_run(session, kim.settings, application_id=application_id, run_id=run_id, force=force)
         decided = decided_by_run(session, application_id=application_id, run_id=run_id)
-    return DecisionClaim(state, None if decided is None else _decided(decided))
+    return DecisionClaim(state, None if decided is None else decided)
 
 
 @task(name="decide-application", cache_policy=NO_CACHE)
@@ -60,15 +59,7 @@ def decide_task(application_id: int, revision: int, run_id: str, answer: Decisio
         return DecisionAnswer("invalid", application_id, problems=exc.problems)
     except DecisionNotPending as exc:
         return DecisionAnswer("not_pending", application_id, reason=str(exc))
-    return DecisionAnswer("decided", application_id, decision=_decided(result))
-
-
-def _decided(result: DecisionResult) -> Decided:
-    return Decided(
-        application_id=result.application_id, decision_id=result.decision_id, ags=result.ags,
-        kommune=result.kommune, year=result.year, revision=result.revision, outcome=result.outcome,
-        application_status=result.status, email_queued=result.email_queued,
-    )  # fmt: skip
+    return DecisionAnswer("decided", application_id, decision=result)
 
 
 def decision_key(revision: int, attempt: int) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, MeetingStatus
+from kim_workflow.core.domain import MeetingStatus
 from kim_workflow.services.decision_runs import PendingDecision
+from kim_workflow.services.decisions import DecisionResult
 
 
 @dataclass(frozen=True)
@@ -65,26 +66,11 @@ class SubmissionSummary:
 
 
 @dataclass(frozen=True)
-class Decided:
-    """A stored decision (no personal data)."""
-
-    application_id: int
-    decision_id: int
-    ags: str
-    kommune: str
-    year: int
-    revision: int
-    outcome: DecisionOutcome
-    application_status: ApplicationStatus
-    email_queued: bool
-
-
-@dataclass(frozen=True)
 class DecisionClaim:
     """The application as the decision run sees it, and the decision this run's form already made, if any."""
 
     application: PendingDecision
-    decided_here: Decided | None = None
+    decided_here: DecisionResult | None = None
 
 
 DecisionStatus = Literal["decided", "invalid", "not_pending", "duplicate"]
@@ -97,7 +83,7 @@ class DecisionAnswer:
 
     status: DecisionStatus
     application_id: int
-    decision: Decided | None = None
+    decision: DecisionResult | None = None
     problems: list[str] = field(default_factory=list)
     reason: str = ""
 

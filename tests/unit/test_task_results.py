@@ -10,9 +10,10 @@ import pytest
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, MeetingStatus
 from kim_workflow.orchestration import results
 from kim_workflow.orchestration.outcomes import delivery_outcome
-from kim_workflow.orchestration.results import Decided, DecisionAnswer, DispatchSummary, MeetingNotified, SweepSummary
+from kim_workflow.orchestration.results import DecisionAnswer, DispatchSummary, MeetingNotified, SweepSummary
+from kim_workflow.services.decisions import DecisionResult
 
-DECIDED = Decided(1, 2, "07315000", "Mainz", 2026, 1, DecisionOutcome.APPROVED, ApplicationStatus.APPROVED, True)
+DECIDED = DecisionResult(1, 2, "07315000", "Mainz", 2026, 1, DecisionOutcome.APPROVED, ApplicationStatus.APPROVED, True)
 SAMPLES = [
     DispatchSummary(claimed=3, sent=2, failed=1, undelivered=1, problems=["Outbox-Nr. 7 …"]),
     SweepSummary(2026, planned=36, queued=36, stages=["reminder-42"], escalation=False, without_contact=[]),
@@ -37,7 +38,7 @@ def test_results_survive_pickling_and_prefects_input_resolution(result: object) 
 
 
 def test_enum_fields_compare_equal_to_their_plain_values() -> None:
-    assert DECIDED.outcome == "approved" and DECIDED.application_status == "approved"
+    assert DECIDED.outcome == "approved" and DECIDED.status == "approved"
 
 
 def test_a_dispatch_with_undelivered_emails_fails_the_run_and_a_clean_one_returns_the_result() -> None:
