@@ -58,7 +58,10 @@ async def dispatch(
         log.warning(report.summary())
         return report
     if not settings.smtp_host:
-        report.errors.append("Kein SMTP-Server konfiguriert (KIM_SMTP_HOST); nichts versendet")
+        report.errors.append(
+            "Kein SMTP-Server konfiguriert (KIM_SMTP_HOST): hier nichts versendet; die E-Mails warten im Postausgang "
+            "(ein laufendes `kim up` versendet sie in sein Maildir)"
+        )
         return report
     problem = plaintext_auth_problem(settings)
     if problem is not None:  # checked before anything is claimed: every row stays pending
