@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from kim_workflow.cli import applications, cycle, meetings, outbox, registry, simulate
+from kim_workflow.cli import applications, backup, cycle, meetings, outbox, registry, simulate
 from kim_workflow.cli.errors import KimGroup
 
 app = typer.Typer(
@@ -31,6 +31,8 @@ app.command()(registry.up)
 app.command()(cycle.status)
 app.command()(cycle.sweep)
 app.command()(simulate.simulate)
+app.command()(backup.backup)
+app.command()(backup.restore)
 
 
 def main() -> None:

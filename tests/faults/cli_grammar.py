@@ -137,6 +137,8 @@ def commands(folder: Path) -> dict[str, Spec]:
         "outbox resend": {"#1": number, "#2": number},
         "outbox dismiss": {"#1": number},
         "emails preview": {"--out": out_path(folder)},
+        "backup": {"--out": st.sampled_from([str(folder / "backups"), str(folder / "backups-2")])},
+        "restore": {"#1": st.one_of(out_path(folder), in_file(file_bytes, folder)), "--replace": flag},
         "simulate": {"--year": year, "--kommunen": number, "--smtp-port": number, "--keep-open": flag,
                      "--help": flag},
         "up": {"--port": number, "--help": flag},
