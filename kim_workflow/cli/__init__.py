@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from kim_workflow.cli import applications, backup, cycle, meetings, outbox, registry, simulate
+from kim_workflow.cli import applications, backup, cycle, meetings, outbox, production, registry, simulate
 from kim_workflow.cli.errors import KimGroup
 
 app = typer.Typer(
@@ -33,6 +33,8 @@ app.command()(cycle.sweep)
 app.command()(simulate.simulate)
 app.command()(backup.backup)
 app.command()(backup.restore)
+app.command()(production.deploy)
+app.command()(production.worker)
 
 
 def main() -> None:

@@ -97,7 +97,7 @@ Spec = dict[str, st.SearchStrategy[Any]]
 
 
 def commands(folder: Path) -> dict[str, Spec]:
-    """Every ``kim`` command that runs in-process (``up`` and ``simulate`` start servers: only parsing fuzzed)."""
+    """Every ``kim`` command that runs in-process (``SERVING`` ones start servers or workers: only parsing fuzzed)."""
     agenda = in_file(nasty, folder)
     return {
         "db current": {},
@@ -142,7 +142,12 @@ def commands(folder: Path) -> dict[str, Spec]:
         "simulate": {"--year": year, "--kommunen": number, "--smtp-port": number, "--keep-open": flag,
                      "--help": flag},
         "up": {"--port": number, "--help": flag},
+        "deploy": {"--help": flag},
+        "worker": {"--pool": text, "--name": text, "--limit": number, "--help": flag},
     }  # fmt: skip
+
+
+SERVING = ("simulate", "up", "deploy", "worker")
 
 
 def arguments(name: str, spec: Spec) -> st.SearchStrategy[list[str]]:
@@ -163,8 +168,8 @@ def arguments(name: str, spec: Spec) -> st.SearchStrategy[list[str]]:
                 words.append(option)
             else:
                 words += [option, str(value)]
-        if name in ("simulate", "up") and "--help" not in words:
-            words.append("--no-such-option")  # never start a year or a server: parsing only
+        if name in SERVING and "--help" not in words:
+            words.append("--no-such-option")  # never start a year, a server or a worker: parsing only
         if name != "contacts import" and draw(st.integers(0, 19)) == 0:
             words.append(draw(st.sampled_from(["extra", "--no-such-option", "-x", "--"])))
         return words

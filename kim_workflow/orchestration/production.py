@@ -1,0 +1,123 @@
+"""Production on Prefect's own engine: register ``prefect.yaml`` with a work pool, and start workers for it.
+
+``kim deploy`` makes sure every work pool ``prefect.yaml`` names exists (type ``process``) and then runs Prefect's
+own ``prefect deploy --all`` in the project folder, so schedules, triggers and the pull step come from the file
+exactly as written; running it again updates the deployments in place. ``kim worker`` migrates the database
+(once, however many workers start together) and then becomes ``prefect worker start`` for the pool.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml  # type: ignore[import-untyped]
+
+from kim_workflow.orchestration.deployments import read_specs
+from kim_workflow.orchestration.environment import QUIET
+from kim_workflow.services.errors import UseCaseError
+from kim_workflow.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_POOL = "kim-process"
+
+
+class ProductionError(UseCaseError):
+    """Registering or starting workers failed (German message); nothing was changed by kim."""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    pools_created: list[str]
+    deployments: list[str]
+
+
+def work_pools(project_root: Path = PROJECT_ROOT) -> list[str]:
+    """The work pools named in ``prefect.yaml`` (every deployment must name one)."""
+    document = yaml.safe_load((project_root / "prefect.yaml").read_text(encoding="utf-8")) or {}
+    pools = []
+    for entry in document.get("deployments") or []:
+        name = (entry.get("work_pool") or {}).get("name")
+        if not name:
+            raise ProductionError(f"prefect.yaml: Deployment {entry.get('name')!r} nennt keinen work_pool.")
+        pools.append(name)
+    return sorted(set(pools))
+
+
+def ensure_work_pools(names: list[str]) -> list[str]:
+    """Create the missing pools (type ``process``); return the names created."""
+    import httpx
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+
+    created = []
+    try:
+        with get_client(sync_client=True) as client:
+            for name in names:
+                try:
+                    client.read_work_pool(name)
+                except ObjectNotFound:
+                    client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+                    created.append(name)
+    except httpx.HTTPError as exc:
+        url = _require_api_url()
+        raise ProductionError(f"Prefect-Server unter {url} nicht erreichbar ({type(exc).__name__}).") from None
+    return created
+
+
+def deploy_all(settings: Settings, project_root: Path = PROJECT_ROOT) -> Deployed:
+    """Register every deployment of ``prefect.yaml`` with the Prefect server at ``PREFECT_API_URL``."""
+    _require_api_url()  # never an ephemeral server: the deployments must land where the workers look
+    created = ensure_work_pools(work_pools(project_root))
+    prefect = Path(sys.executable).with_name("prefect")
+    done = subprocess.run(
+        [str(prefect), "--no-prompt", "deploy", "--all"],
+        cwd=project_root,
+        env=_environment(settings, project_root),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()][-3:]
+        raise ProductionError("prefect deploy ist fehlgeschlagen: " + " | ".join(tail))
+    return Deployed(created, [spec.name for spec in read_specs(project_root / "prefect.yaml")])
+
+
+def worker_command(pool: str, *, name: str | None, limit: int | None) -> list[str]:
+    """The ``prefect worker start`` command line for ``pool``."""
+    command = [str(Path(sys.executable).with_name("prefect")), "worker", "start", "--pool", pool, "--type", "process"]
+    if name:
+        command += ["--name", name]
+    if limit:
+        command += ["--limit", str(limit)]
+    return command
+
+
+def worker_environment(settings: Settings, project_root: Path = PROJECT_ROOT) -> dict[str, str]:
+    """What the worker and every flow run it starts need: the project folder, quiet Prefect, our settings."""
+    return _environment(settings, project_root)
+
+
+def _environment(settings: Settings, project_root: Path) -> dict[str, str]:
+    environment = {**os.environ, **{k: os.environ.get(k, v) for k, v in QUIET.items()}}
+    environment["PREFECT_API_URL"] = _require_api_url()
+    environment["KIM_PROJECT_DIR"] = str(project_root)
+    environment.setdefault("KIM_DATA_DIR", str(settings.data_dir))
+    return environment
+
+
+def _require_api_url() -> str:
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()  # the environment or the active Prefect profile
+    if url:
+        return str(url)
+    raise ProductionError(
+        "PREFECT_API_URL ist nicht gesetzt: Bitte auf den Prefect-Server zeigen lassen, z. B. "
+        "PREFECT_API_URL=http://prefect.intern:4200/api (für die eingebaute Umgebung genügt kim up)."
+    )

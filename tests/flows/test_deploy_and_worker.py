@@ -1,0 +1,96 @@
+"""``kim deploy`` registers prefect.yaml with a work pool (twice: same deployments); ``kim worker`` runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kim_workflow.cli import app
+from kim_workflow.orchestration.deployments import read_specs
+from kim_workflow.orchestration.production import PROJECT_ROOT
+
+runner = CliRunner()
+SPECS = read_specs(PROJECT_ROOT / "prefect.yaml")
+
+
+@pytest.fixture
+def api_url(kim_flow_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """The session's test server; afterwards its deployments, their automations and the pool are removed again
+    (their schedules and event triggers must not reach the other flow tests)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    url = str(PREFECT_API_URL.value())
+    monkeypatch.setenv("PREFECT_API_URL", url)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))  # the subprocesses' own profile folder
+    yield url
+    with get_client(sync_client=True) as client:
+        for automation in client.read_automations():
+            client.delete_automation(automation.id)
+        for deployment in client.read_deployments():
+            client.delete_deployment(deployment.id)
+        client.delete_work_pool("kim-process")
+
+
+def deployments() -> dict[str, object]:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return {d.name: d for d in client.read_deployments()}
+
+
+def test_deploy_registers_every_deployment_of_prefect_yaml_and_again_changes_nothing(api_url: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    result = runner.invoke(app, ["deploy"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(SPECS)} Deployments registriert" in result.output
+    first = deployments()
+    assert {spec.name for spec in SPECS} <= set(first)
+    sweep = first["daily-sweep"]
+    assert sweep.work_pool_name == "kim-process"  # type: ignore[attr-defined]
+    [schedule] = sweep.schedules  # type: ignore[attr-defined]
+    assert schedule.schedule.cron == "0 7 * * *" and schedule.schedule.timezone == "Europe/Berlin"
+    with get_client(sync_client=True) as client:
+        assert client.read_work_pool("kim-process").type == "process"
+        automations = client.read_automations()
+    assert any("application-decision" in a.name for a in automations)  # the event trigger became an automation
+    again = runner.invoke(app, ["deploy"])
+    assert again.exit_code == 0 and "angelegt" not in again.output  # the pool exists now
+    second = deployments()
+    assert {name: d.id for name, d in second.items()} == {name: d.id for name, d in first.items()}  # type: ignore[attr-defined]
+
+
+def test_a_worker_picks_up_a_run_of_the_pool_and_completes_it(api_url: str, tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    assert runner.invoke(app, ["deploy"]).exit_code == 0
+    kim = Path(sys.executable).with_name("kim")
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [str(kim), "worker", "--name", "test-worker"], env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        run = run_deployment("registry-check/registry-check", timeout=0)
+        deadline = time.monotonic() + 120
+        with get_client(sync_client=True) as client:
+            while time.monotonic() < deadline:
+                state = client.read_flow_run(run.id).state
+                if state is not None and state.is_final():
+                    break
+                time.sleep(1)
+        assert state is not None and state.is_completed(), (state, (tmp_path / "worker.log").read_text())
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+        log.close()
