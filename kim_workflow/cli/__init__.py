@@ -35,6 +35,7 @@ app.command()(backup.backup)
 app.command()(backup.restore)
 app.command()(production.deploy)
 app.command()(production.worker)
+app.command()(production.relay)
 
 
 def main() -> None:

@@ -46,3 +46,18 @@ def worker(
     command = worker_command(pool, name=name, limit=limit)
     console.print(f"Worker für {pool} startet …", markup=False, highlight=False)
     os.execve(command[0], command, environment)
+
+
+def relay() -> None:
+    """Sofort-Reaktionen wie in kim up für den Produktivbetrieb: Versand, Ereignisse, Entscheidungsformulare."""
+    import signal
+    import threading
+
+    from kim_workflow.orchestration.production import run_relay
+
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    console.print("Relais läuft (Postausgang, Ereignisse, Entscheidungen); Ende mit Strg+C.", markup=False)
+    run_relay(settings(), stop=stop)
+    console.print("Relais beendet.", markup=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,3 +122,27 @@ def _require_api_url() -> str:
         "PREFECT_API_URL ist nicht gesetzt: Bitte auf den Prefect-Server zeigen lassen, z. B. "
         "PREFECT_API_URL=http://prefect.intern:4200/api (für die eingebaute Umgebung genügt kim up)."
     )
+
+
+def run_relay(settings: Settings, *, stop: threading.Event) -> None:
+    """The reactions ``kim up`` gives, for a production topology: emails within a second of entering the outbox,
+    domain events relayed to Prefect (the triggers), submitted decision forms applied at once. Runs until ``stop``.
+
+    Safe to run on more than one machine: dispatch claims rows, events carry their row's id, decisions are
+    applied by compare-and-set.
+    """
+    from kim_workflow.app import bootstrap, utc_now
+    from kim_workflow.db.schema_check import is_at_head
+    from kim_workflow.orchestration.relay import start_relays
+
+    _require_api_url()
+    kim = bootstrap(settings)
+    if not is_at_head(kim.engine):
+        raise ProductionError("Die Datenbank ist nicht auf dem neuesten Stand. Bitte zuerst: kim db upgrade")
+    relays = start_relays(kim.engine, settings, clock=utc_now)
+    try:
+        stop.wait()
+    finally:
+        for relay in relays:
+            relay.stop()
+        kim.engine.dispose()

@@ -143,11 +143,12 @@ def commands(folder: Path) -> dict[str, Spec]:
                      "--help": flag},
         "up": {"--port": number, "--help": flag},
         "deploy": {"--help": flag},
+        "relay": {"--help": flag},
         "worker": {"--pool": text, "--name": text, "--limit": number, "--help": flag},
     }  # fmt: skip
 
 
-SERVING = ("simulate", "up", "deploy", "worker")
+SERVING = ("simulate", "up", "deploy", "worker", "relay")
 
 
 def arguments(name: str, spec: Spec) -> st.SearchStrategy[list[str]]:

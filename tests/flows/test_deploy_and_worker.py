@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from kim_workflow.cli import app
 from kim_workflow.orchestration.deployments import read_specs
 from kim_workflow.orchestration.production import PROJECT_ROOT
+from tests.support.smtp import SmtpServer
 
 runner = CliRunner()
 SPECS = read_specs(PROJECT_ROOT / "prefect.yaml")
@@ -37,7 +38,8 @@ def api_url(kim_flow_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
             client.delete_automation(automation.id)
         for deployment in client.read_deployments():
             client.delete_deployment(deployment.id)
-        client.delete_work_pool("kim-process")
+        if any(pool.name == "kim-process" for pool in client.read_work_pools()):
+            client.delete_work_pool("kim-process")
 
 
 def deployments() -> dict[str, object]:
@@ -94,3 +96,30 @@ def test_a_worker_picks_up_a_run_of_the_pool_and_completes_it(api_url: str, tmp_
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
         log.close()
+
+
+def test_kim_relay_sends_a_queued_email_within_seconds_and_stops_on_sigterm(
+    api_url: str, smtp_server: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.csv").write_text(
+        "ags,name,email,role\n07315000,Anna Beispiel,im@mainz.example,integration_manager\n", encoding="utf-8"
+    )
+    for args in (["seed"], ["contacts", "import", "c.csv", "--mode", "merge", "--apply"], ["cycle", "open", "--year",
+                 "2026"]):  # fmt: skip
+        assert runner.invoke(app, args).exit_code == 0
+    env = {**os.environ, "KIM_SMTP_HOST": smtp_server.host, "KIM_SMTP_PORT": str(smtp_server.port)}
+    kim = Path(sys.executable).with_name("kim")
+    relay = subprocess.Popen([str(kim), "relay"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        recorded = runner.invoke(app, ["submission", "record", "--ags", "07315000", "--year", "2026",
+                                       "--kind", "annual_report", "--received-on", "2026-11-20"])  # fmt: skip
+        assert recorded.exit_code == 0, recorded.output
+        deadline = time.monotonic() + 30
+        while not smtp_server.handler.received and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [r.rcpt_tos for r in smtp_server.handler.received] == [["im@mainz.example"]]
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        output = relay.communicate(timeout=60)[0]
+    assert relay.returncode == 0 and "Relais beendet" in output, output
