@@ -80,8 +80,11 @@ def submission_record(
         console.print(f"{what} war bereits am {outcome.deliverable.received_on:%d.%m.%Y} erfasst; nichts geändert.")
         return
     console.print(
-        f"{what} erfasst ({'verspätet' if outcome.late else 'fristgerecht'}); Bestätigung liegt im Postausgang."
+        f"{what} erfasst ({'verspätet' if outcome.late else 'fristgerecht'}); Bestätigung liegt im Postausgang.",
+        highlight=False,
     )
+    if outcome.remark:
+        console.print(f"Vermerk: {outcome.remark}", highlight=False)
     publish_events(kim)
 
 

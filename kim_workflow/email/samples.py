@@ -146,6 +146,7 @@ SUBMISSION_CONFIRMATION: Mapping[str, Any] = {
     "on_time": True,
     "still_outstanding": [DeliverableKind.QUESTIONNAIRE],
     "due_date": date(2026, 12, 15),
+    "remark": None,
 }
 
 MEETING_INVITATION: Mapping[str, Any] = {**_MEETING, "rsvp_by": date(2026, 5, 29)}

@@ -136,7 +136,7 @@ def record_submission_task(
             now=utc_now(),
             actor=actor,
         )
-        return SubmissionSummary(outcome.newly_recorded, outcome.late, outcome.kommune.name)
+        return SubmissionSummary(outcome.newly_recorded, outcome.late, outcome.kommune.name, outcome.remark)
 
 
 @task(name="extend-deadline")

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import DeliverableKind, DeliverableStatus
 from kim_workflow.core.policy import parse_policy
+from kim_workflow.core.receipts import ReceiptRefused, receipt_remark
 from kim_workflow.core.status import is_late
 from kim_workflow.core.validation import InvalidValueError, check_header_safe
 from kim_workflow.db.events import record_event
@@ -25,6 +26,8 @@ class SubmissionOutcome:
     kommune: Kommune
     deliverable: Deliverable
     newly_recorded: bool
+    remark: str | None = None
+    """Set for a receipt before the regular start (e.g. before 1 December); shown in the confirmation."""
 
     @property
     def late(self) -> bool:
@@ -52,13 +55,16 @@ def record_submission(
     now: datetime,
     actor: str,
 ) -> SubmissionOutcome:
-    """Store a received deliverable (late if after its due date); a second record is a no-op."""
-    if received_on > today:
-        raise UseCaseError(f"Eingangsdatum {received_on:%d.%m.%Y} liegt in der Zukunft (heute: {today:%d.%m.%Y}).")
+    """Store a received deliverable (late if after its due date, remarked if early); a second record is a no-op.
+
+    A receipt dated after ``today`` or before the funding year is refused (``UseCaseError``, nothing stored).
+    """
+    if received_on > today:  # before any look-up: the clearest message for a typo in the date
+        _check_receipt(received_on, year=year, today=today, regular_from=received_on)
     kommune = kommune_by_ags(session, ags)
     deliverable = _deliverables(session, kommune, year)[kind]
-    if received_on < date(year, 1, 1):
-        raise UseCaseError(f"Eingangsdatum {received_on:%d.%m.%Y} liegt vor dem Förderjahr {year}.")
+    regular_from = parse_policy(year, cycle_for(session, year).policy).report.regular_receipt_start(year)
+    remark = _check_receipt(received_on, year=year, today=today, regular_from=regular_from)
     if deliverable.received_on is not None:
         return SubmissionOutcome(kommune, deliverable, newly_recorded=False)
     late = is_late(received_on, deliverable.due_date)
@@ -78,9 +84,17 @@ def record_submission(
             "received_on": received_on.isoformat(),
             "late": late,
             "due_date": deliverable.due_date.isoformat(),
+            "remark": remark,
         },
     )
-    return SubmissionOutcome(kommune, deliverable, newly_recorded=True)
+    return SubmissionOutcome(kommune, deliverable, newly_recorded=True, remark=remark)
+
+
+def _check_receipt(received_on: date, *, year: int, today: date, regular_from: date) -> str | None:
+    try:
+        return receipt_remark(received_on, year=year, today=today, regular_from=regular_from)
+    except ReceiptRefused as exc:
+        raise UseCaseError(str(exc)) from None
 
 
 @dataclass(frozen=True)
