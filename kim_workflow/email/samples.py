@@ -149,6 +149,15 @@ SUBMISSION_CONFIRMATION: Mapping[str, Any] = {
     "remark": None,
 }
 
+DEADLINE_CHANGED: Mapping[str, Any] = {
+    **_DELIVERABLES,
+    "outstanding": [DeliverableKind.ANNUAL_REPORT, DeliverableKind.QUESTIONNAIRE],
+    "previous_due_date": date(2026, 12, 15),
+    "due_date": date(2027, 1, 29),
+    "shortened": False,
+    "reason": "Längere Erkrankung der Integrationsmanagerin; Vertretung erst ab Januar 2027",
+}
+
 MEETING_INVITATION: Mapping[str, Any] = {**_MEETING, "rsvp_by": date(2026, 5, 29)}
 
 MEETING_UPDATE: Mapping[str, Any] = {

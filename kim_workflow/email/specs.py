@@ -129,6 +129,11 @@ _SPECS = (
         samples.SUBMISSION_CONFIRMATION,
     ),
     MessageSpec(
+        _K.DEADLINE_CHANGED, "Friständerung Jahresbericht/Fragebogen", Audience.KOMMUNE,
+        _keys(_DELIVERABLE, {"previous_due_date", "shortened", "reason"}), samples.DEADLINE_CHANGED,
+        CalendarMethod.PUBLISH,
+    ),
+    MessageSpec(
         _K.MEETING_INVITATION, "Einladung zu einem Termin", Audience.INVITEES,
         _keys(_MEETING, {"rsvp_by"}), samples.MEETING_INVITATION, CalendarMethod.REQUEST,
     ),

@@ -104,6 +104,12 @@ class ExtensionOutcome:
     extended: list[DeliverableKind]
     shortened: bool = False
     """The new date lies before the previous (already extended) one."""
+    previous: date | None = None
+    """The due date before the change (of the deliverables changed); ``None`` if nothing changed."""
+    revision: int = 0
+    """The Kommune's ``due_revision`` after the change: the SEQUENCE of the deadline's calendar entry."""
+    notice_queued: bool = False
+    """The Kommune's notice of the change is in the outbox (``services/deadline_notice.py``)."""
 
 
 def extend_deadline(
@@ -136,6 +142,7 @@ def extend_deadline(
         )
     shortened = any(until < d.due_date for d in outstanding)
     changed = [d for d in outstanding if d.due_date != until]
+    previous = max((d.due_date for d in changed), default=None)
     for deliverable in changed:
         deliverable.due_date, deliverable.extension_reason = until, reason
         deliverable.due_revision += 1
@@ -148,9 +155,18 @@ def extend_deadline(
             subject_type="kommune",
             subject_id=ags,
             year=year,
-            payload={"until": until.isoformat(), "reason": reason, "kinds": [d.kind.value for d in changed]},
+            payload={
+                "until": until.isoformat(),
+                "reason": reason,
+                "kinds": [d.kind.value for d in changed],
+                "previous": previous.isoformat() if previous else None,
+                "shortened": shortened,
+            },
         )
-    return ExtensionOutcome(kommune, until, [d.kind for d in changed], shortened=shortened)
+    revision = max(d.due_revision for d in _deliverables(session, kommune, year).values())
+    return ExtensionOutcome(
+        kommune, until, [d.kind for d in changed], shortened=shortened, previous=previous, revision=revision
+    )
 
 
 def _extension_reason(reason: str) -> str:
@@ -159,7 +175,9 @@ def _extension_reason(reason: str) -> str:
     if not reason:
         raise UseCaseError("Bitte einen Grund für die Fristverlängerung angeben.")
     if len(reason) > REASON_MAX:
-        raise UseCaseError(f"Grund: höchstens {REASON_MAX} Zeichen (nicht {len(reason)}).")
+        raise UseCaseError(
+            f"Grund: höchstens {REASON_MAX} Zeichen (nicht {len(reason)}); bitte kürzen, er wird nie abgeschnitten."
+        )
     try:
         return check_header_safe(reason, field="Grund")
     except InvalidValueError as exc:
