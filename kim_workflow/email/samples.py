@@ -68,6 +68,7 @@ APPLICATION_RECEIVED: Mapping[str, Any] = {
     **_FILED,
     "received_on": date(2026, 10, 12),
     "requested_amount": Decimal("80000.00"),
+    "late": False,
 }
 
 APPLICATION_REMINDER: Mapping[str, Any] = {

@@ -88,7 +88,7 @@ _SPECS = (
     ),
     MessageSpec(
         _K.APPLICATION_RECEIVED, "Eingangsbestätigung Antrag", Audience.KOMMUNE,
-        _keys(_APPLICATION, {"reference", "received_on", "requested_amount"}), samples.APPLICATION_RECEIVED,
+        _keys(_APPLICATION, {"reference", "received_on", "requested_amount", "late"}), samples.APPLICATION_RECEIVED,
     ),
     MessageSpec(
         _K.APPLICATION_REMINDER, "Erinnerung Antragsfrist", Audience.KOMMUNE,
