@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
+from typer.testing import CliRunner
 
+from kim_workflow.app import simulated_time
+from kim_workflow.cli import app
 from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Cycle, Deliverable, DomainEvent, OutboxMessage
@@ -101,3 +105,19 @@ def test_the_regular_start_comes_from_the_years_policy(year_2026: Engine, settin
         cycle = session.exec(select(Cycle)).one()
         cycle.policy = {**cycle.policy, "report": {**cycle.policy["report"], "regular_receipt_from": "--11-15"}}
     assert record(year_2026, settings, date(2026, 11, 20), date(2026, 12, 1)) == (False, None)
+
+
+def test_the_cli_shows_the_remark_and_refuses_a_date_before_the_year(
+    year_2026: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIM_DATABASE_URL", database_url)
+    monkeypatch.setenv("KIM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    record = ["submission", "record", "--ags", MAINZ, "--year", "2026", "--kind", "annual_report", "--received-on"]
+    with simulated_time(NOW):
+        before = CliRunner().invoke(app, [*record, "2025-12-31"])
+        early = CliRunner().invoke(app, [*record, "2026-11-30"])
+    assert before.exit_code == 2 and "liegt vor dem Förderjahr 2026" in " ".join(before.output.split())
+    output = " ".join(early.output.split())
+    assert early.exit_code == 0 and "erfasst (fristgerecht)" in output, output
+    assert f"Vermerk: {REMARK}" in output
