@@ -14,12 +14,17 @@ class ReceiptRefused(ValueError):
     """A receipt date that cannot be right; the German message says why (nothing is stored)."""
 
 
-def receipt_remark(received_on: date, *, year: int, today: date, regular_from: date) -> str | None:
-    """``None`` for a regular receipt, a German remark for an early one; raise :class:`ReceiptRefused`."""
+def check_not_future(received_on: date, today: date) -> None:
+    """Raise :class:`ReceiptRefused` for a receipt dated after ``today``."""
     if received_on > today:
         raise ReceiptRefused(
             f"Eingangsdatum {received_on:%d.%m.%Y} liegt in der Zukunft (heute: {today:%d.%m.%Y}); nichts erfasst."
         )
+
+
+def receipt_remark(received_on: date, *, year: int, today: date, regular_from: date) -> str | None:
+    """``None`` for a regular receipt, a German remark for an early one; raise :class:`ReceiptRefused`."""
+    check_not_future(received_on, today)
     if received_on < date(year, 1, 1):
         raise ReceiptRefused(
             f"Eingangsdatum {received_on:%d.%m.%Y} liegt vor dem Förderjahr {year} "

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import DeliverableKind, DeliverableStatus
 from kim_workflow.core.policy import parse_policy
-from kim_workflow.core.receipts import ReceiptRefused, receipt_remark
+from kim_workflow.core.receipts import ReceiptRefused, check_not_future, receipt_remark
 from kim_workflow.core.status import is_late
 from kim_workflow.core.validation import InvalidValueError, check_header_safe
 from kim_workflow.db.events import record_event
@@ -59,8 +59,10 @@ def record_submission(
 
     A receipt dated after ``today`` or before the funding year is refused (``UseCaseError``, nothing stored).
     """
-    if received_on > today:  # before any look-up: the clearest message for a typo in the date
-        _check_receipt(received_on, year=year, today=today, regular_from=received_on)
+    try:
+        check_not_future(received_on, today)  # before any look-up: the clearest message for a typo in the date
+    except ReceiptRefused as exc:
+        raise UseCaseError(str(exc)) from None
     kommune = kommune_by_ags(session, ags)
     deliverable = _deliverables(session, kommune, year)[kind]
     regular_from = parse_policy(year, cycle_for(session, year).policy).report.regular_receipt_start(year)
