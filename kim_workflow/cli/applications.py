@@ -111,9 +111,10 @@ def _report_submission(result: SubmitResult, as_json: bool) -> None:
         return
     what = "erneut eingereicht" if result.resubmitted else "eingereicht"
     receipt = "Eingangsbestätigung liegt im Postausgang." if result.receipt_queued else "Keine aktive Ansprechperson!"
+    late = " Verspätet: nach Ablauf der Antragsfrist eingegangen und so vermerkt." if result.late else ""
     console.print(
         f"Antrag Nr. {result.application_id} von {result.kommune} für {result.year} {what} "
-        f"(Revision {result.revision}). {receipt}",
+        f"(Revision {result.revision}).{late} {receipt}",
         highlight=False,
     )
 

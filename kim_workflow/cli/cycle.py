@@ -28,14 +28,14 @@ from kim_workflow.core.domain import DeliverableKind
 
 if TYPE_CHECKING:
     from kim_workflow.email import formatting
-    from kim_workflow.services import cycles, policies, submissions
+    from kim_workflow.services import cycles, deadline_notice, policies
     from kim_workflow.services import status as status_service
 else:
     formatting = lazy_module("kim_workflow.email.formatting")
     cycles = lazy_module("kim_workflow.services.cycles")
     policies = lazy_module("kim_workflow.services.policies")
     status_service = lazy_module("kim_workflow.services.status")
-    submissions = lazy_module("kim_workflow.services.submissions")
+    deadline_notice = lazy_module("kim_workflow.services.deadline_notice")
 
 cycle_app = typer.Typer(cls=KimGroup, help="Förderjahre.", no_args_is_help=True)
 submission_app = typer.Typer(cls=KimGroup, help="Eingänge von Jahresbericht und Fragebogen.", no_args_is_help=True)
@@ -80,8 +80,11 @@ def submission_record(
         console.print(f"{what} war bereits am {outcome.deliverable.received_on:%d.%m.%Y} erfasst; nichts geändert.")
         return
     console.print(
-        f"{what} erfasst ({'verspätet' if outcome.late else 'fristgerecht'}); Bestätigung liegt im Postausgang."
+        f"{what} erfasst ({'verspätet' if outcome.late else 'fristgerecht'}); Bestätigung liegt im Postausgang.",
+        highlight=False,
     )
+    if outcome.remark:
+        console.print(f"Vermerk: {outcome.remark}", highlight=False)
     publish_events(kim)
 
 
@@ -93,15 +96,21 @@ def deadline_extend(
     reason: Annotated[str, typer.Option(help="Grund der Änderung (Pflicht, wird protokolliert)")],
     actor: Actor = "cli",
 ) -> None:
-    """Move one Kommune's due date; the reminder ladder re-plans from the new date."""
+    """Move one Kommune's due date and notify the Kommune; the reminder ladder re-plans from the new date."""
     kim = ready_app()
     day = parse_day(until, "--until")
     with use_case(kim) as session:
-        outcome = submissions.extend_deadline(
-            session, ags=ags, year=year, until=day, reason=reason, now=utc_now(), actor=actor
+        outcome = deadline_notice.extend_deadline_and_notify(
+            session, kim.settings, ags=ags, year=year, until=day, reason=reason, now=utc_now(), actor=actor
         )
-    kinds = ", ".join(k.label_de for k in outcome.extended) or "nichts (Frist war schon gesetzt)"
+    if not outcome.extended:
+        console.print(f"Frist für {outcome.kommune.name} war schon bis {day:%d.%m.%Y} gesetzt; nichts geändert.")
+        return
+    kinds = ", ".join(k.label_de for k in outcome.extended)
     change = "verkürzt" if outcome.shortened else "verlängert"
+    notice = "liegt im Postausgang" if outcome.notice_queued else "nicht möglich (keine aktive Ansprechperson)"
+    previous = f"Bisherige Frist {outcome.previous:%d.%m.%Y}; " if outcome.previous else ""
+    console.print(f"{previous}Mitteilung an die Kommune mit neuem Kalendereintrag: {notice}.", highlight=False)
     console.print(f"Frist für {outcome.kommune.name} bis {day:%d.%m.%Y} {change}: {kinds}.", highlight=False)
     publish_events(kim)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from enum import StrEnum
 from typing import Any
 
 from kim_workflow.core.calendar import next_working_day
@@ -31,6 +32,7 @@ from kim_workflow.core.policy_values import (
     integer_in,
     items,
     json_safe,
+    month_day,
     months,
     nonempty_text,
     positive,
@@ -52,6 +54,12 @@ class ReportPolicy:
     escalation_days_after: int = 7
     max_extension_days: int = 120
     """An extended deadline lies at most this many days after the original one (at most a year)."""
+    regular_receipt_from: str = "--12-01"
+    """Receipts before this month-day of the funding year ("im Dezember eines Jahres") get a remark."""
+
+    def regular_receipt_start(self, year: int) -> date:
+        """The first regular receipt day of ``year``."""
+        return date(year, int(self.regular_receipt_from[2:4]), int(self.regular_receipt_from[5:7]))
 
     def deadline(self, year: int) -> date:
         """The effective deadline: moved to the next working day if it is none and the switch is on."""
@@ -59,11 +67,19 @@ class ReportPolicy:
         return next_working_day(nominal) if self.move_deadline_if_weekend else nominal
 
 
+class LateApplications(StrEnum):
+    """What happens to an application submitted after the deadline."""
+
+    REFUSE = "refuse"
+    ACCEPT_MARKED = "accept_marked"  # stored with a visible "verspätet" mark
+
+
 @dataclass(frozen=True, slots=True)
 class ApplicationWindowPolicy:
     call_date: date
     application_deadline: date
     reminder_days_before: tuple[int, ...] = (14, 3)
+    late_applications: LateApplications = LateApplications.REFUSE
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +148,7 @@ def parse_policy(year: int, data: Mapping[str, Any]) -> YearPolicy:
         report.deadline(year)
     except ValueError:
         raise PolicyError(f"report: {report.deadline_day}.{report.deadline_month}.{year} ist kein Datum") from None
+    _check_receipt_start(report, year)
     return YearPolicy(
         year=year,
         report=report,
@@ -156,7 +173,18 @@ def _report_readers() -> dict[str, Reader]:
         "overdue_days_after": days_after,
         "escalation_days_after": positive,
         "max_extension_days": lambda x, w: integer_in(x, w, range(1, MAX_EXTENSION_DAYS + 1)),
+        "regular_receipt_from": month_day,
     }
+
+
+def _check_receipt_start(report: ReportPolicy, year: int) -> None:
+    where = "report.regular_receipt_from"
+    try:
+        start = report.regular_receipt_start(year)
+    except ValueError:
+        raise PolicyError(f"{where}: {report.regular_receipt_from!r} ist im Jahr {year} kein Datum") from None
+    if start > date(year, report.deadline_month, report.deadline_day):
+        raise PolicyError(f"{where}: {start:%d.%m.%Y} liegt nach der Abgabefrist")
 
 
 def _parse_window(year: int, data: Mapping[str, Any]) -> ApplicationWindowPolicy:
@@ -164,6 +192,7 @@ def _parse_window(year: int, data: Mapping[str, Any]) -> ApplicationWindowPolicy
         "call_date": lambda x, w: day(x, w, year),
         "application_deadline": lambda x, w: day(x, w, year),
         "reminder_days_before": days_before,
+        "late_applications": lambda x, w: enum_member(LateApplications, x, w),
     }
     defaults = {"call_date": date(year, 1, 15), "application_deadline": date(year, 3, 31)}
     window = build(ApplicationWindowPolicy, {**defaults, **data}, "application_window", readers)

@@ -169,6 +169,13 @@ def day(x: Any, where: str, year: int) -> date:
     raise PolicyError(f"{where}: erwartet ein Datum (JJJJ-MM-TT oder --MM-TT), nicht {x!r}")
 
 
+def month_day(x: Any, where: str) -> str:
+    """A day relative to the policy year, ``"--MM-DD"`` (checked against the year by the caller)."""
+    if isinstance(x, str) and re.fullmatch(r"--(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", x):
+        return x
+    raise PolicyError(f"{where}: erwartet Monat und Tag (--MM-TT, z. B. --12-01), nicht {x!r}")
+
+
 def clock_time(x: Any, where: str) -> time:
     if isinstance(x, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", x):
         return time.fromisoformat(x)

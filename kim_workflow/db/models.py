@@ -103,6 +103,8 @@ class Application(SQLModel, table=True):
     submitted_at: datetime | None = _ts()
     updated_at: datetime = _ts(nullable=False)
     decision_run_id: str | None = Field(default=None, max_length=64)  # the Prefect run waiting for the decision
+    late: bool = Field(default=False, sa_column=Column(sa.Boolean, nullable=False, server_default=sa.false()))
+    """First submitted after the application deadline, accepted by policy (``late_applications``) as "verspätet"."""
 
 
 class ApplicationRevision(SQLModel, table=True):

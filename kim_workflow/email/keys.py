@@ -114,6 +114,16 @@ def submission_received_occasion(deliverable_kind: str) -> str:
     return f"received:{deliverable_kind}"
 
 
+def deadline_changed_occasion(revision: int, due: date) -> str:
+    """A deadline change: the deliverables' ``due_revision`` after it and the new due date."""
+    return f"deadline:rev{revision}|due:{due.isoformat()}"
+
+
+def deadline_calendar_uid(year: int, ags: str, sender_domain: str) -> str:
+    """The UID of a Kommune's deadline in the calendar files of reminders and deadline changes."""
+    return f"kim-deadline-{year}-{ags}@{sender_domain}"
+
+
 def incident_occasion(first: int, last: int, count: int) -> str:
     return f"incident:{first}-{last}:{count}"
 

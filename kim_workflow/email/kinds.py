@@ -16,6 +16,7 @@ class MessageKind(StrEnum):
     OVERDUE_NOTICE = "overdue_notice"
     ESCALATION_DIGEST = "escalation_digest"
     SUBMISSION_CONFIRMATION = "submission_confirmation"
+    DEADLINE_CHANGED = "deadline_changed"  # a Kommune's deadline was extended or shortened (updated calendar entry)
     MEETING_INVITATION = "meeting_invitation"
     MEETING_UPDATE = "meeting_update"
     MEETING_CANCELLATION = "meeting_cancellation"

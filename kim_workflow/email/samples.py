@@ -68,6 +68,7 @@ APPLICATION_RECEIVED: Mapping[str, Any] = {
     **_FILED,
     "received_on": date(2026, 10, 12),
     "requested_amount": Decimal("80000.00"),
+    "late": False,
 }
 
 APPLICATION_REMINDER: Mapping[str, Any] = {
@@ -146,6 +147,16 @@ SUBMISSION_CONFIRMATION: Mapping[str, Any] = {
     "on_time": True,
     "still_outstanding": [DeliverableKind.QUESTIONNAIRE],
     "due_date": date(2026, 12, 15),
+    "remark": None,
+}
+
+DEADLINE_CHANGED: Mapping[str, Any] = {
+    **_DELIVERABLES,
+    "outstanding": [DeliverableKind.ANNUAL_REPORT, DeliverableKind.QUESTIONNAIRE],
+    "previous_due_date": date(2026, 12, 15),
+    "due_date": date(2027, 1, 29),
+    "shortened": False,
+    "reason": "Längere Erkrankung der Integrationsmanagerin; Vertretung erst ab Januar 2027",
 }
 
 MEETING_INVITATION: Mapping[str, Any] = {**_MEETING, "rsvp_by": date(2026, 5, 29)}

@@ -9,9 +9,10 @@ are ``datetime.date``, times are aware ``datetime`` (naive ones count as local t
 deliverables are ``DeliverableKind`` (or its value), ``meeting_type``/``organiser`` are ``MeetingType``/``Organiser``
 (or their values), ``*_year``/``days_*``/``count``/``open_total`` are ``int``, texts ``str``; optional values
 (``message`` of an approval, ``location``, ``video_url``, ``rsvp_by``, ``reason`` of a cancellation, ``summary``)
-must be present but may be ``None``. Lists: ``required_documents``, ``agenda``, ``changes``, ``attachment_names``
-hold ``str``; ``grant_lines`` ``{label, amount}``; ``entries`` ``{ags, kommune_name, outstanding, due_date,
-days_overdue}``; ``problems`` ``{outbox_id, kind, recipient, subject, status, attempts, error}``.
+must be present but may be ``None`` (so must ``remark``, an early receipt's note). Lists: ``required_documents``,
+``agenda``, ``changes``, ``attachment_names`` hold ``str``; ``grant_lines`` ``{label, amount}``; ``entries``
+``{ags, kommune_name, outstanding, due_date, days_overdue}``; ``problems`` ``{outbox_id, kind, recipient, subject,
+status, attempts, error}``.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ _SPECS = (
     ),
     MessageSpec(
         _K.APPLICATION_RECEIVED, "Eingangsbestätigung Antrag", Audience.KOMMUNE,
-        _keys(_APPLICATION, {"reference", "received_on", "requested_amount"}), samples.APPLICATION_RECEIVED,
+        _keys(_APPLICATION, {"reference", "received_on", "requested_amount", "late"}), samples.APPLICATION_RECEIVED,
     ),
     MessageSpec(
         _K.APPLICATION_REMINDER, "Erinnerung Antragsfrist", Audience.KOMMUNE,
@@ -124,8 +125,13 @@ _SPECS = (
     MessageSpec(
         _K.SUBMISSION_CONFIRMATION, "Eingangsbestätigung Unterlagen", Audience.KOMMUNE,
         _keys({"kommune_name", "cycle_year", "deliverable", "received_on", "on_time", "still_outstanding",
-               "due_date"}),
+               "due_date", "remark"}),
         samples.SUBMISSION_CONFIRMATION,
+    ),
+    MessageSpec(
+        _K.DEADLINE_CHANGED, "Friständerung Jahresbericht/Fragebogen", Audience.KOMMUNE,
+        _keys(_DELIVERABLE, {"previous_due_date", "shortened", "reason"}), samples.DEADLINE_CHANGED,
+        CalendarMethod.PUBLISH,
     ),
     MessageSpec(
         _K.MEETING_INVITATION, "Einladung zu einem Termin", Audience.INVITEES,

@@ -16,10 +16,10 @@ from kim_workflow.orchestration.events import publish_and_refresh
 from kim_workflow.orchestration.outcomes import retry_unless_bad_input
 from kim_workflow.orchestration.results import DispatchSummary, SubmissionSummary, SweepSummary
 from kim_workflow.services.cycles import OpenCycleResult, open_cycle
+from kim_workflow.services.deadline_notice import extend_deadline_and_notify
 from kim_workflow.services.delivery_problems import dispatch_and_report
 from kim_workflow.services.notifications import record_submission_and_confirm
 from kim_workflow.services.policies import load_policy
-from kim_workflow.services.submissions import extend_deadline
 from kim_workflow.services.sweep import sweep_day
 
 
@@ -136,12 +136,14 @@ def record_submission_task(
             now=utc_now(),
             actor=actor,
         )
-        return SubmissionSummary(outcome.newly_recorded, outcome.late, outcome.kommune.name)
+        return SubmissionSummary(outcome.newly_recorded, outcome.late, outcome.kommune.name, outcome.remark)
 
 
 @task(name="extend-deadline")
 def extend_deadline_task(ags: str, year: int, until: date, reason: str, actor: str) -> list[str]:
     kim = current_app()
     with session_scope(kim.engine) as session:
-        outcome = extend_deadline(session, ags=ags, year=year, until=until, reason=reason, now=utc_now(), actor=actor)
+        outcome = extend_deadline_and_notify(
+            session, kim.settings, ags=ags, year=year, until=until, reason=reason, now=utc_now(), actor=actor
+        )
     return [k.value for k in outcome.extended]

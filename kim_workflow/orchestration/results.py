@@ -63,6 +63,8 @@ class SubmissionSummary:
     newly_recorded: bool
     late: bool
     kommune: str
+    remark: str | None = None
+    """Set for an early receipt (before the regular start, e.g. 1 December)."""
 
 
 @dataclass(frozen=True)

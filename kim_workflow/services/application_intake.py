@@ -7,7 +7,7 @@ Everything happens in the caller's transaction: the application, its revision hi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from kim_workflow.core.application_states import ApplicationAction, InvalidTransition, transition
 from kim_workflow.core.domain import ApplicationStatus, CycleStatus
 from kim_workflow.core.funding import ApplicationData, Violation, check_application, total_fte
+from kim_workflow.core.policy import LateApplications, YearPolicy
 from kim_workflow.core.registry import display_name
 from kim_workflow.core.validation import AGS_PATTERN
 from kim_workflow.db.events import record_event
@@ -32,6 +33,7 @@ from kim_workflow.settings import Settings
 
 UNKNOWN_AGS = "unknown_ags"
 NO_OPEN_CYCLE = "no_open_cycle"
+AFTER_DEADLINE = "after_application_deadline"
 
 
 class ApplicationRejected(UseCaseError):
@@ -53,6 +55,8 @@ class SubmitResult:
     revision: int
     status: ApplicationStatus
     receipt_queued: bool
+    late: bool = False
+    """Submitted after the application deadline, accepted with the mark "verspätet" (policy switch)."""
 
     @property
     def resubmitted(self) -> bool:
@@ -64,24 +68,27 @@ def submit_application(
 ) -> SubmitResult:
     """Store a valid application (new, or a resubmission after changes were requested) and queue the receipt."""
     data = application.to_data()
-    kommune = _check(session, settings, data)
+    policy = load_policy(data.year, settings.policy_dir)
+    kommune = _check(session, policy, data)
     current = session.exec(
         select(Application)
         .where(col(Application.kommune_id) == kommune.id, col(Application.year) == data.year)
         .with_for_update()
     ).first()
-    stored = _store(session, kommune, current, data, now)
+    late = _late(policy, current, now.astimezone(settings.tz).date())
+    stored = _store(session, kommune, current, data, now, late)
     record_event(
         session, now=now, actor=actor, action="kim.application.submitted", subject_type="application",
         subject_id=str(id_of(stored)), year=data.year, payload=_event_payload(stored, kommune),
     )  # fmt: skip
     queued = _queue_receipt(session, settings, kommune, stored, now)
-    return SubmitResult(id_of(stored), kommune.ags, kommune.name, data.year, stored.revision, stored.status, queued)
+    return SubmitResult(id_of(stored), kommune.ags, kommune.name, data.year, stored.revision, stored.status, queued,
+                        stored.late)  # fmt: skip
 
 
-def _check(session: Session, settings: Settings, data: ApplicationData) -> Kommune:
+def _check(session: Session, policy: YearPolicy, data: ApplicationData) -> Kommune:
     """Every problem at once: the funding rules, then the Kommune and the funding year."""
-    violations = check_application(data, load_funding_rules(load_policy(data.year, settings.policy_dir)))
+    violations = check_application(data, load_funding_rules(policy))
     kommune = None
     if AGS_PATTERN.fullmatch(data.ags):
         kommune = session.exec(select(Kommune).where(col(Kommune.ags) == data.ags)).first()
@@ -97,8 +104,25 @@ def _check(session: Session, settings: Settings, data: ApplicationData) -> Kommu
     return kommune
 
 
+def _late(policy: YearPolicy, current: Application | None, today: date) -> bool:
+    """Whether a first submission comes after the deadline (refused unless the policy accepts it marked);
+    a resubmission after a request for changes keeps the mark of the first."""
+    if current is not None and current.status is not ApplicationStatus.DRAFT:
+        return current.late
+    window = policy.application_window
+    if today <= window.application_deadline:
+        return False
+    if window.late_applications is LateApplications.REFUSE:
+        message = (
+            f"Die Antragsfrist für das Förderjahr {policy.year} endete am {window.application_deadline:%d.%m.%Y}; "
+            f"ein Antrag vom {today:%d.%m.%Y} kann nicht mehr angenommen werden."
+        )
+        raise ApplicationRejected([Violation(AFTER_DEADLINE, "", message)])
+    return True
+
+
 def _store(
-    session: Session, kommune: Kommune, current: Application | None, data: ApplicationData, now: datetime
+    session: Session, kommune: Kommune, current: Application | None, data: ApplicationData, now: datetime, late: bool
 ) -> Application:
     values = {
         "status": _next_status(kommune, current, data.year),
@@ -113,6 +137,7 @@ def _store(
         "submitted_at": now,
         "updated_at": now,
         "decision_run_id": None,
+        "late": late,
     }
     if current is None:
         current = Application.model_validate({"kommune_id": id_of(kommune), "year": data.year, **values})
@@ -172,6 +197,7 @@ def _event_payload(application: Application, kommune: Kommune) -> dict[str, obje
         "fte_total": format(application.fte_total, "f"),
         "personnel_costs_eur": format(application.personnel_costs_eur, "f"),
         "material_costs_eur": format(application.material_costs_eur, "f"),
+        "late": application.late,
     }
 
 
@@ -196,6 +222,7 @@ def _queue_receipt(
             "reference": reference(kommune.ags, application.year),
             "received_on": now.astimezone(settings.tz).date(),
             "requested_amount": application.personnel_costs_eur + application.material_costs_eur,
+            "late": application.late,
         },
     )
     enqueue(session, [email], now=now, sender_domain=mailer.sender_domain)

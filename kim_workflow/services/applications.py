@@ -30,6 +30,7 @@ ACTION_LABELS = {
     "resubmit": "erneut einreichen",
 }
 NO_APPLICATION = "kein Antrag"
+LATE_LABEL = "verspätet"
 COLUMNS_DE = (
     "AGS", "Kommune", "Status", "Revision", "VZÄ", "Personalkosten beantragt", "Sachkosten beantragt",
     "Personalkosten bewilligt", "Sachkosten bewilligt",
@@ -100,6 +101,8 @@ class OverviewRow:
     requested_material: Decimal | None
     granted_personnel: Decimal | None
     granted_material: Decimal | None
+    late: bool = False
+    """Submitted after the application deadline (accepted by policy): the status shows "verspätet"."""
 
     @property
     def granted_total(self) -> Decimal:
@@ -134,6 +137,7 @@ def _row(
         *requested,
         personnel,
         material,
+        application.late,
     )
 
 
@@ -158,6 +162,7 @@ def as_table(rows: list[OverviewRow]) -> list[dict[str, Any]]:
 
 def _cells(row: OverviewRow) -> tuple[str, ...]:
     status = STATUS_LABELS[row.status] if row.status is not None else NO_APPLICATION
+    status += f", {LATE_LABEL}" if row.late else ""
     amounts = (row.requested_personnel, row.requested_material, row.granted_personnel, row.granted_material)
     return (
         row.ags,

@@ -142,6 +142,8 @@ def _pending(settings: Settings, application: Application, kommune: Kommune) -> 
         f"{format_eur(application.personnel_costs_eur)} (höchstens {format_eur(cap)}), Sachkosten "
         f"{format_eur(application.material_costs_eur)} (höchstens {format_eur(rules.max_material_eur)})."
     )
+    if application.late:
+        summary += " **Verspätet eingegangen** (nach Ablauf der Antragsfrist, nach Richtlinie angenommen)."
     return PendingDecision(
         id_of(application),
         application.year,

@@ -63,6 +63,7 @@ def record_submission_and_confirm(
             "on_time": not outcome.late,
             "still_outstanding": [d.kind for d in others],
             "due_date": outcome.deliverable.due_date,
+            "remark": outcome.remark,
         },
     )
     enqueue(session, [email], now=now, sender_domain=mailer.sender_domain)

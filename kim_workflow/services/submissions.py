@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import DeliverableKind, DeliverableStatus
 from kim_workflow.core.policy import parse_policy
+from kim_workflow.core.receipts import ReceiptRefused, check_not_future, receipt_remark
 from kim_workflow.core.status import is_late
 from kim_workflow.core.validation import InvalidValueError, check_header_safe
 from kim_workflow.db.events import record_event
@@ -25,6 +26,8 @@ class SubmissionOutcome:
     kommune: Kommune
     deliverable: Deliverable
     newly_recorded: bool
+    remark: str | None = None
+    """Set for a receipt before the regular start (e.g. before 1 December); shown in the confirmation."""
 
     @property
     def late(self) -> bool:
@@ -52,13 +55,18 @@ def record_submission(
     now: datetime,
     actor: str,
 ) -> SubmissionOutcome:
-    """Store a received deliverable (late if after its due date); a second record is a no-op."""
-    if received_on > today:
-        raise UseCaseError(f"Eingangsdatum {received_on:%d.%m.%Y} liegt in der Zukunft (heute: {today:%d.%m.%Y}).")
+    """Store a received deliverable (late if after its due date, remarked if early); a second record is a no-op.
+
+    A receipt dated after ``today`` or before the funding year is refused (``UseCaseError``, nothing stored).
+    """
+    try:
+        check_not_future(received_on, today)  # before any look-up: the clearest message for a typo in the date
+    except ReceiptRefused as exc:
+        raise UseCaseError(str(exc)) from None
     kommune = kommune_by_ags(session, ags)
     deliverable = _deliverables(session, kommune, year)[kind]
-    if received_on < date(year, 1, 1):
-        raise UseCaseError(f"Eingangsdatum {received_on:%d.%m.%Y} liegt vor dem Förderjahr {year}.")
+    regular_from = parse_policy(year, cycle_for(session, year).policy).report.regular_receipt_start(year)
+    remark = _check_receipt(received_on, year=year, today=today, regular_from=regular_from)
     if deliverable.received_on is not None:
         return SubmissionOutcome(kommune, deliverable, newly_recorded=False)
     late = is_late(received_on, deliverable.due_date)
@@ -78,9 +86,17 @@ def record_submission(
             "received_on": received_on.isoformat(),
             "late": late,
             "due_date": deliverable.due_date.isoformat(),
+            "remark": remark,
         },
     )
-    return SubmissionOutcome(kommune, deliverable, newly_recorded=True)
+    return SubmissionOutcome(kommune, deliverable, newly_recorded=True, remark=remark)
+
+
+def _check_receipt(received_on: date, *, year: int, today: date, regular_from: date) -> str | None:
+    try:
+        return receipt_remark(received_on, year=year, today=today, regular_from=regular_from)
+    except ReceiptRefused as exc:
+        raise UseCaseError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,12 @@ class ExtensionOutcome:
     extended: list[DeliverableKind]
     shortened: bool = False
     """The new date lies before the previous (already extended) one."""
+    previous: date | None = None
+    """The due date before the change (of the deliverables changed); ``None`` if nothing changed."""
+    revision: int = 0
+    """The Kommune's ``due_revision`` after the change: the SEQUENCE of the deadline's calendar entry."""
+    notice_queued: bool = False
+    """The Kommune's notice of the change is in the outbox (``services/deadline_notice.py``)."""
 
 
 def extend_deadline(
@@ -122,6 +144,7 @@ def extend_deadline(
         )
     shortened = any(until < d.due_date for d in outstanding)
     changed = [d for d in outstanding if d.due_date != until]
+    previous = max((d.due_date for d in changed), default=None)
     for deliverable in changed:
         deliverable.due_date, deliverable.extension_reason = until, reason
         deliverable.due_revision += 1
@@ -134,9 +157,18 @@ def extend_deadline(
             subject_type="kommune",
             subject_id=ags,
             year=year,
-            payload={"until": until.isoformat(), "reason": reason, "kinds": [d.kind.value for d in changed]},
+            payload={
+                "until": until.isoformat(),
+                "reason": reason,
+                "kinds": [d.kind.value for d in changed],
+                "previous": previous.isoformat() if previous else None,
+                "shortened": shortened,
+            },
         )
-    return ExtensionOutcome(kommune, until, [d.kind for d in changed], shortened=shortened)
+    revision = max(d.due_revision for d in _deliverables(session, kommune, year).values())
+    return ExtensionOutcome(
+        kommune, until, [d.kind for d in changed], shortened=shortened, previous=previous, revision=revision
+    )
 
 
 def _extension_reason(reason: str) -> str:
@@ -145,7 +177,9 @@ def _extension_reason(reason: str) -> str:
     if not reason:
         raise UseCaseError("Bitte einen Grund für die Fristverlängerung angeben.")
     if len(reason) > REASON_MAX:
-        raise UseCaseError(f"Grund: höchstens {REASON_MAX} Zeichen (nicht {len(reason)}).")
+        raise UseCaseError(
+            f"Grund: höchstens {REASON_MAX} Zeichen (nicht {len(reason)}); bitte kürzen, er wird nie abgeschnitten."
+        )
     try:
         return check_header_safe(reason, field="Grund")
     except InvalidValueError as exc:

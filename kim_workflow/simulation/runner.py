@@ -27,12 +27,12 @@ from kim_workflow.services.application_input import parse_application
 from kim_workflow.services.application_intake import submit_application
 from kim_workflow.services.application_window import run_window
 from kim_workflow.services.cycles import open_cycle
+from kim_workflow.services.deadline_notice import extend_deadline_and_notify
 from kim_workflow.services.decisions import DecisionRequest, decide_application
 from kim_workflow.services.meeting_notifications import notify_meeting, plan_meeting_reminders
 from kim_workflow.services.meetings import generate_series, record_attendance
 from kim_workflow.services.notifications import record_submission_and_confirm
 from kim_workflow.services.policies import load_policy
-from kim_workflow.services.submissions import extend_deadline
 from kim_workflow.services.sweep import sweep_day
 from kim_workflow.settings import Settings
 from kim_workflow.simulation.scenario import Apply, Decide, Event, Scenario, Submit
@@ -224,8 +224,9 @@ class Simulation:
                     received_on=day, today=day, now=at(day), actor=ACTOR,
                 )  # fmt: skip
             else:
-                extend_deadline(session, ags=event.ags, year=self.scenario.year, until=event.until,
-                                reason="Elternzeit der Integrationsmanagerin", now=at(day), actor=ACTOR)  # fmt: skip
+                extend_deadline_and_notify(session, self.settings, ags=event.ags, year=self.scenario.year,
+                                           until=event.until, reason="Elternzeit der Integrationsmanagerin",
+                                           now=at(day), actor=ACTOR)  # fmt: skip
         self.result.events[type(event).__name__.lower()] += 1
 
     def _decide(self, session: Session, event: Decide, day: date) -> None:

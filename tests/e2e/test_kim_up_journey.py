@@ -63,6 +63,9 @@ def resume(kim: KimUp, run_id: str, **answer: str) -> None:
 @pytest.mark.timeout(900)
 def test_kim_up_delivers_mail_and_keeps_a_decision_form_across_restarts(tmp_path: Path, database_url: str) -> None:
     """On the embedded default (SQLite), or on the test run's PostgreSQL schema when the suite runs on it."""
+    policies = tmp_path / "data" / "policies"  # the application is on time: the deadline is enforced (#13)
+    policies.mkdir(parents=True)
+    (policies / "2026.toml").write_text('[application_window]\napplication_deadline = "--12-31"\n', encoding="utf-8")
     kim = KimUp(
         tmp_path / "data", tmp_path / "kim-up.log", database_url=database_url if is_postgres(database_url) else None
     )

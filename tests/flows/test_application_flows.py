@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from flows.applications import application_decision, application_window, submit_application
+from kim_workflow.app import simulated_time
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, OutboxStatus
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.models import Application, Decision, OutboxMessage
@@ -56,7 +57,8 @@ def year_env(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.Mon
         registry.seed_kommunen(session, now=NOW)
         registry.import_contacts(session, contacts, now=NOW, actor="t")
         open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
-    yield engine
+    with simulated_time(NOW):  # within the application window (deadline 31 March)
+        yield engine
     engine.dispose()
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from flows.cycle_admin import Submission, open_cycle, record_submission, submission_received
+from flows.cycle_admin import Extension, Submission, extend_deadline, open_cycle, record_submission, submission_received
 from flows.daily_sweep import daily_sweep
 from kim_workflow.core.domain import DeliverableKind, OutboxStatus
 from kim_workflow.db.engine import make_engine, session_scope
@@ -81,6 +81,22 @@ def test_recording_a_submission_queues_the_confirmation_and_the_triggered_flow_s
     assert again.newly_recorded is False
     submission_received(year=2026)
     assert len(smtp_server.handler.received) == 1
+
+
+def test_an_early_receipt_is_remarked_and_an_extension_sends_the_kommune_its_notice_once(
+    year_env: str, smtp_server: SmtpServer
+) -> None:
+    early = record_submission(
+        Submission(ags=MAINZ, year=2026, kind=DeliverableKind.ANNUAL_REPORT, received_on=date(2026, 11, 20)),
+        actor="test",
+    )
+    assert early.remark is not None and "regulär werden die Unterlagen ab dem 01.12.2026" in early.remark
+    extension = Extension(ags=MAINZ, year=2026, until=date(2027, 1, 29), reason="Elternzeit der Integrationsmanagerin")
+    assert extend_deadline(extension, actor="test") == ["questionnaire"]
+    assert extend_deadline(extension, actor="test") == []
+    submission_received(year=2026)
+    subjects = [str(r.message["Subject"]) for r in smtp_server.handler.received]
+    assert len(subjects) == 2 and subjects[1] == "Frist verlängert: Fragebogen 2026 fällig am 29.01.2027"
 
 
 def test_bad_submission_fails_the_run_visibly_and_stores_nothing(year_env: str) -> None:

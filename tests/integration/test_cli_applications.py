@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import func, select
 from typer.testing import CliRunner
 
+from kim_workflow.app import simulated_time
 from kim_workflow.cli.applications import application_app
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Application, ApplicationRevision, Decision, DomainEvent, OutboxMessage
@@ -35,7 +37,7 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def kim_env(engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+def kim_env(engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     monkeypatch.setenv("KIM_DATABASE_URL", database_url)
     monkeypatch.setenv("KIM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
@@ -45,7 +47,8 @@ def kim_env(engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pyte
         registry.seed_kommunen(session, now=NOW)
         registry.import_contacts(session, contacts, now=NOW, actor="t")
         open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
-    return engine
+    with simulated_time(NOW):  # within the application window (deadline 31 March)
+        yield engine
 
 
 def kim(*args: str) -> tuple[int, str, str]:
@@ -169,3 +172,18 @@ def test_list_prints_the_overview_and_json(kim_env: Engine) -> None:
     mainz = next(row for row in document["rows"] if row["AGS"] == MAINZ)
     assert (mainz["Status"], mainz["Sachkosten bewilligt"], len(document["rows"])) == ("bewilligt", "12.000,50 €", 36)
     assert kim("list", "--year", "2031")[0] == 2
+
+
+def test_a_late_application_is_refused_or_listed_as_verspaetet(kim_env: Engine, tmp_path: Path) -> None:
+    with simulated_time(datetime(2026, 4, 1, 8, tzinfo=UTC)):
+        code, _, output = kim("submit", write("antrag.json", VALID))
+        assert code == 2 and "Die Antragsfrist für das Förderjahr 2026 endete am 31.03.2026" in output, output
+        assert stored(kim_env) == NOTHING
+        policies = tmp_path / "data" / "policies"
+        policies.mkdir(parents=True, exist_ok=True)
+        (policies / "2026.toml").write_text('[application_window]\nlate_applications = "accept_marked"\n')
+        code, _, output = kim("submit", write("antrag.json", VALID))
+        assert code == 0 and "Verspätet: nach Ablauf der Antragsfrist eingegangen" in output, output
+        code, stdout, _ = kim("list", "--year", "2026", "--json")
+    rows = {row["AGS"]: row for row in json.loads(stdout)["rows"]}
+    assert rows[MAINZ]["Status"] == "eingereicht, verspätet"

@@ -41,6 +41,9 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
         ("[funding]\nmax_fte = 0\n", "Abschnitt [funding], Schlüssel max_fte: muss größer als 0 sein"),
         ('[funding]\nmax_ftee = "1.0"\n', "Abschnitt [funding]: unbekannte Schlüssel max_ftee"),
         ("[report]\ndeadline_day = 32\n", "Abschnitt [report], Schlüssel deadline_day: 32 ist nicht zulässig"),
+        ('[report]\nregular_receipt_from = "12-01"\n', "Schlüssel regular_receipt_from: erwartet Monat und Tag"),
+        ('[report]\nregular_receipt_from = "--12-24"\n', "Schlüssel regular_receipt_from: 24.12.2027 liegt nach der"),
+        ('[application_window]\nlate_applications = "ja"\n', "Schlüssel late_applications: 'ja' ist nicht zulässig"),
     ],
 )
 def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Path, toml: str, message: str) -> None:

@@ -53,3 +53,14 @@ def test_stage_in_key_reads_the_stage_part() -> None:
         keys.stage_in_key("deliverable_reminder|kommune:1:year:2026|stage:overdue-7|due:2026-12-15|to:x") == "overdue-7"
     )
     assert keys.stage_in_key("meeting_invitation|meeting:1|seq:0|to:a@b.de") is None
+
+
+def test_deadline_change_key_and_calendar_uid_are_pinned() -> None:
+    key = keys.outbox_key(
+        "deadline_changed",
+        keys.deliverable_ref("07315000", 2026),
+        keys.kommune_recipient("07315000"),
+        keys.deadline_changed_occasion(2, date(2027, 1, 15)),
+    )
+    assert key == "deadline_changed|kommune:07315000:year:2026|deadline:rev2|due:2027-01-15|to:kommune:07315000"
+    assert keys.deadline_calendar_uid(2026, "07315000", "mffki.rlp.de") == "kim-deadline-2026-07315000@mffki.rlp.de"

@@ -1,0 +1,26 @@
+"""application.late: submitted after the application deadline and accepted (policy late_applications)
+
+Revision ID: 0009
+Revises: 0006
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("application") as batch_op:
+        batch_op.add_column(sa.Column("late", sa.Boolean(), nullable=False, server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("application") as batch_op:
+        batch_op.drop_column("late")
