@@ -15,9 +15,11 @@ from typing import Any
 
 from kim_workflow.core.calendar import next_working_day
 from kim_workflow.core.domain import MeetingType, Organiser
+from kim_workflow.core.obligations import ObligationBasis
 from kim_workflow.core.policy_values import PolicyError as PolicyError  # the policy's error type, raised here too
 from kim_workflow.core.policy_values import (
     Reader,
+    addresses,
     boolean,
     build,
     check_keys,
@@ -52,6 +54,10 @@ class ReportPolicy:
     escalation_days_after: int = 7
     max_extension_days: int = 120
     """An extended deadline lies at most this many days after the original one (at most a year)."""
+    obligations: ObligationBasis = ObligationBasis.APPROVED
+    """Who owes the deliverables: Kommunen with an approved application, or all active ones."""
+    escalation_cc: tuple[str, ...] = ()
+    """Addresses in Cc of the escalation digest (besides the ministry's contacts)."""
 
     def deadline(self, year: int) -> date:
         """The effective deadline: moved to the next working day if it is none and the switch is on."""
@@ -156,6 +162,8 @@ def _report_readers() -> dict[str, Reader]:
         "overdue_days_after": days_after,
         "escalation_days_after": positive,
         "max_extension_days": lambda x, w: integer_in(x, w, range(1, MAX_EXTENSION_DAYS + 1)),
+        "obligations": lambda x, w: enum_member(ObligationBasis, x, w),
+        "escalation_cc": addresses,
     }
 
 
