@@ -60,24 +60,30 @@ def waiver_reason(reason: Obligation, on: date) -> str:
     return _WAIVER_TEXT[reason].format(on=f"{on:%d.%m.%Y}")
 
 
-def summary_de(reasons: Iterable[Obligation], *, per_kommune: int, created: int) -> str:
+def summary_de(reasons: Iterable[Obligation], *, per_kommune: int) -> str:
     """One line for ``kim cycle open``: how many obligations exist and why the other Kommunen have none.
 
-    E.g. "36 aktive Kommunen: 29 mit bewilligtem Antrag → 58 Berichtspflichten neu angelegt; 4 ohne Antrag,
-    2 abgelehnt, 1 noch nicht entschieden".
+    E.g. "36 aktive Kommunen: 29 mit bewilligtem Antrag → 58 Berichtspflichten; 4 ohne Antrag, 2 abgelehnt
+    (entfällt), 1 noch nicht entschieden".
     """
     counts = Counter(reasons)
     total = sum(counts.values())
-    owed = counts[Obligation.ALL_ACTIVE] + counts[Obligation.APPROVED]
-    who = "alle berichtspflichtig" if counts[Obligation.ALL_ACTIVE] else "mit bewilligtem Antrag"
-    head = f"{total} aktive Kommunen: {owed} {who} → {owed * per_kommune} Berichtspflichten ({created} neu angelegt)"
+    if counts[Obligation.ALL_ACTIVE]:
+        owed, who = counts[Obligation.ALL_ACTIVE], 'alle berichtspflichtig (Richtlinie: obligations = "all_active")'
+    else:
+        owed = counts[Obligation.APPROVED]
+        who = f"{owed} mit bewilligtem Antrag"
+    duties = owed * per_kommune
+    head = f"{total} aktive {'Kommune' if total == 1 else 'Kommunen'}: {who} → {duties} " + (
+        "Berichtspflicht" if duties == 1 else "Berichtspflichten"
+    )
     others = [
         f"{counts[reason]} {label}"
         for reason, label in (
             (Obligation.NO_APPLICATION, "ohne Antrag"),
-            (Obligation.REJECTED, "abgelehnt"),
+            (Obligation.REJECTED, "abgelehnt (entfällt)"),
             (Obligation.UNDECIDED, "noch nicht entschieden"),
         )
         if counts[reason]
     ]
-    return "; ".join([head, *others])
+    return "; ".join([head, ", ".join(others)]) if others else head

@@ -166,7 +166,7 @@ def addresses(x: Any, where: str) -> tuple[str, ...]:
         normalised = [normalise_email(value, field=f"{where}[{i}]") for i, value in enumerate(values)]
     except InvalidValueError as exc:
         raise PolicyError(str(exc)) from None
-    check_unique(normalised, where)
+    check_unique([address.lower() for address in normalised], where)
     return tuple(normalised)
 
 

@@ -34,7 +34,7 @@ class ObligationSync:
     restored: int = 0
 
     def summary_de(self) -> str:
-        return summary_de(self.reasons.values(), per_kommune=len(DeliverableKind), created=self.created)
+        return summary_de(self.reasons.values(), per_kommune=len(DeliverableKind))
 
 
 def sync_obligations(

@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from kim_workflow.core.domain import DecisionOutcome, KommuneKind, MeetingStatus
+from kim_workflow.core.domain import DecisionOutcome, DeliverableStatus, KommuneKind, MeetingStatus
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Deliverable, Kommune, Meeting, OutboxMessage
 from kim_workflow.email.dispatcher import dispatch_sync
@@ -273,6 +273,7 @@ def overdue_kommunen(session: Session, year: int, day: date) -> list[str]:
         select(Kommune.ags)
         .join(Deliverable, col(Deliverable.kommune_id) == col(Kommune.id))
         .where(col(Deliverable.year) == year, col(Deliverable.received_on).is_(None), col(Deliverable.due_date) < day)
+        .where(col(Deliverable.status) != DeliverableStatus.WAIVED)
         .group_by(col(Kommune.ags))
         .having(func.count() > 0)
         .order_by(col(Kommune.ags))
