@@ -41,6 +41,8 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
         ("[funding]\nmax_fte = 0\n", "Abschnitt [funding], Schlüssel max_fte: muss größer als 0 sein"),
         ('[funding]\nmax_ftee = "1.0"\n', "Abschnitt [funding]: unbekannte Schlüssel max_ftee"),
         ("[report]\ndeadline_day = 32\n", "Abschnitt [report], Schlüssel deadline_day: 32 ist nicht zulässig"),
+        ('[report]\nobligations = "alle"\n', "Abschnitt [report], Schlüssel obligations: 'alle' ist nicht zulässig"),
+        ('[report]\nescalation_cc = ["referat"]\n', "Schlüssel escalation_cc[0]: ungültige E-Mail-Adresse"),
     ],
 )
 def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Path, toml: str, message: str) -> None:
