@@ -58,6 +58,7 @@ class ApplicationStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     CHANGES_REQUESTED = "changes_requested"
+    WITHDRAWN = "withdrawn"  # the Kommune withdrew it before a decision (final; waives the year's reports)
 
 
 class DecisionOutcome(StrEnum):

@@ -1,7 +1,7 @@
 """Who owes annual report and questionnaire (pure): the obligation follows the funding decision.
 
 ``ObligationBasis.APPROVED`` (the default): a Kommune owes its deliverables when its application for the year
-is approved; a rejected application waives them ("entfällt"); without a decision it owes nothing
+is approved; a rejected or withdrawn application waives them ("entfällt"); without a decision it owes nothing
 yet. ``ObligationBasis.ALL_ACTIVE``: every active Kommune owes them (a year run without applications).
 """
 
@@ -28,6 +28,7 @@ class Obligation(StrEnum):
     NO_APPLICATION = "no_application"  # none: never applied
     UNDECIDED = "undecided"  # none yet: draft, submitted or changes requested
     REJECTED = "rejected"  # waived
+    WITHDRAWN = "withdrawn"  # waived
 
     @property
     def owed(self) -> bool:
@@ -35,15 +36,16 @@ class Obligation(StrEnum):
 
     @property
     def waived(self) -> bool:
-        return self is Obligation.REJECTED
+        return self in (Obligation.REJECTED, Obligation.WITHDRAWN)
 
 
 _BY_STATUS = {
     ApplicationStatus.APPROVED: Obligation.APPROVED,
     ApplicationStatus.REJECTED: Obligation.REJECTED,
+    ApplicationStatus.WITHDRAWN: Obligation.WITHDRAWN,
 }
 
-_WAIVER_TEXT = {Obligation.REJECTED: "Antrag abgelehnt am {on}"}
+_WAIVER_TEXT = {Obligation.REJECTED: "Antrag abgelehnt am {on}", Obligation.WITHDRAWN: "Antrag zurückgezogen am {on}"}
 
 
 def obligation(basis: ObligationBasis, status: ApplicationStatus | None) -> Obligation:
@@ -82,6 +84,7 @@ def summary_de(reasons: Iterable[Obligation], *, per_kommune: int) -> str:
         for reason, label in (
             (Obligation.NO_APPLICATION, "ohne Antrag"),
             (Obligation.REJECTED, "abgelehnt (entfällt)"),
+            (Obligation.WITHDRAWN, "zurückgezogen (entfällt)"),
             (Obligation.UNDECIDED, "noch nicht entschieden"),
         )
         if counts[reason]

@@ -35,7 +35,7 @@ class StatusRow:
 
     @property
     def waived(self) -> bool:
-        """Nothing is owed ("entfällt"): the application was rejected."""
+        """Nothing is owed ("entfällt"): the application was rejected or withdrawn."""
         return self.report_status is DerivedStatus.WAIVED and self.questionnaire_status is DerivedStatus.WAIVED
 
 
@@ -134,7 +134,7 @@ def summary_markdown(rows: list[StatusRow], *, year: int, today: date) -> str:
         f"- überfällig: **{len(overdue)}**",
     ]
     if waived:
-        lines.append(f"- entfällt (Antrag abgelehnt): **{len(waived)}**")
+        lines.append(f"- entfällt (Antrag abgelehnt oder zurückgezogen): **{len(waived)}**")
     if overdue:
         lines += ["", "## Überfällig", "", "| AGS | Kommune | Jahresbericht | Fragebogen |", "|---|---|---|---|"]
         lines += [f"| {r.ags} | {r.kommune} | {r.jahresbericht} | {r.fragebogen} |" for r in overdue]

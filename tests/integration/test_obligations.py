@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,10 +19,12 @@ from kim_workflow.services.application_input import parse_application
 from kim_workflow.services.application_intake import submit_application
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.decisions import decide_application
+from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.obligations import sync_obligations
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.status import status_matrix, summary_markdown
 from kim_workflow.services.sweep import sweep_day
+from kim_workflow.services.withdrawals import withdraw_application
 from kim_workflow.settings import Settings
 from kim_workflow.simulation.runner import application_document, decision_request, populate
 from kim_workflow.simulation.scenario import Decide
@@ -134,7 +137,7 @@ def test_29_approved_get_29_reminders_and_the_rejected_trier_is_neither_reminded
     assert rows[TRIER].jahresbericht == rows[TRIER].fragebogen == "entfällt (Antrag abgelehnt am 02.03.2026)"
     assert rows[TRIER].letzte_erinnerung == "—" and not rows[TRIER].missing_something
     summary = summary_markdown(list(rows.values()), year=2026, today=ESCALATION_DAY)
-    assert "- Kommunen: **29**" in summary and "- entfällt (Antrag abgelehnt): **2**" in summary
+    assert "- Kommunen: **29**" in summary and "- entfällt (Antrag abgelehnt oder zurückgezogen): **2**" in summary
     assert "- überfällig: **29**" in summary and TRIER not in summary
 
 
@@ -218,3 +221,56 @@ def test_kim_cycle_open_on_a_fresh_year(engine: Engine, settings: Settings, data
         "Förderjahr 2026 eröffnet; 0 Berichtspflichten neu, Frist 15.12.2026. "
         "36 aktive Kommunen: 0 mit bewilligtem Antrag → 0 Berichtspflichten; 36 ohne Antrag."
     )
+
+
+def test_a_withdrawn_application_waives_the_reports(
+    engine: Engine, settings: Settings, year: dict[str, list[str]]
+) -> None:
+    [undecided] = year["undecided"]
+    withdrawn_at = datetime(2026, 3, 9, 8, tzinfo=UTC)
+    with session_scope(engine) as session:
+        result = withdraw_application(session, settings, ags=undecided, year=2026, reason="Stelle nicht besetzbar",
+                                      now=withdrawn_at, actor="t")  # fmt: skip
+    assert (result.previous, result.waived) == (ApplicationStatus.SUBMITTED, 2)
+    assert deliverables(engine, undecided) == [("waived", "Antrag zurückgezogen am 09.03.2026")] * 2
+    with session_scope(engine) as session:
+        [event] = session.exec(select(DomainEvent).where(col(DomainEvent.action) == "kim.application.withdrawn")).all()
+        again = open_cycle(session, policy=load_policy(2026, settings.policy_dir), now=withdrawn_at, actor="t")
+        [sweep] = sweep_day(session, settings, today=REMINDER_DAY, now=at(REMINDER_DAY))
+    assert event.payload["reason"] == "Stelle nicht besetzbar" and sweep.queued == 29
+    assert again.obligations.endswith("4 ohne Antrag, 2 abgelehnt (entfällt), 1 zurückgezogen (entfällt)")
+
+
+@pytest.mark.parametrize(
+    ("ags", "reason", "message"),
+    [
+        (MAINZ, "zu spät", "kann nicht zurückgezogen werden (Status: bewilligt; jetzt möglich: keine, Endstatus)"),
+        (TRIER, "egal", "kann nicht zurückgezogen werden (Status: abgelehnt"),
+        ("07337000", "nie beantragt", "hat für 2026 keinen Antrag gestellt"),
+        (MAINZ, "  ", "Bitte den Grund der Rücknahme angeben"),
+    ],
+)
+def test_a_decided_or_missing_application_cannot_be_withdrawn(
+    engine: Engine, settings: Settings, year: dict[str, list[str]], ags: str, reason: str, message: str
+) -> None:
+    before = deliverables(engine, ags)
+    with pytest.raises(UseCaseError, match=re.escape(message)), session_scope(engine) as session:
+        withdraw_application(session, settings, ags=ags, year=2026, reason=reason, now=DECIDED, actor="t")
+    assert deliverables(engine, ags) == before
+
+
+def test_kim_application_withdraw(
+    engine: Engine, settings: Settings, year: dict[str, list[str]], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIM_DATABASE_URL", database_url)
+    monkeypatch.setenv("KIM_DATA_DIR", str(settings.data_dir))
+    [undecided] = year["undecided"]
+    args = ["application", "withdraw", undecided, "--year", "2026", "--reason", "Stelle nicht besetzbar"]
+    done = CliRunner().invoke(kim_app, args)
+    assert done.exit_code == 0, done.output
+    assert " ".join(done.output.split()).endswith(
+        "für 2026 zurückgezogen. Jahresbericht und Fragebogen entfallen (2 Berichtspflichten)."
+    )
+    twice = CliRunner().invoke(kim_app, args)
+    assert twice.exit_code == 2 and "kann nicht zurückgezogen werden (Status: zurückgezogen" in twice.output
+    assert "Traceback" not in twice.output

@@ -24,11 +24,13 @@ APPROVED, ALL = ObligationBasis.APPROVED, ObligationBasis.ALL_ACTIVE
         (APPROVED, S.SUBMITTED, Obligation.UNDECIDED, False, False),
         (APPROVED, S.DRAFT, Obligation.UNDECIDED, False, False),
         (APPROVED, None, Obligation.NO_APPLICATION, False, False),
+        (APPROVED, S.WITHDRAWN, Obligation.WITHDRAWN, False, True),
         (ALL, S.APPROVED, Obligation.ALL_ACTIVE, True, False),
         (ALL, S.REJECTED, Obligation.ALL_ACTIVE, True, False),
         (ALL, S.CHANGES_REQUESTED, Obligation.ALL_ACTIVE, True, False),
         (ALL, S.SUBMITTED, Obligation.ALL_ACTIVE, True, False),
         (ALL, None, Obligation.ALL_ACTIVE, True, False),
+        (ALL, S.WITHDRAWN, Obligation.ALL_ACTIVE, True, False),
     ],
 )
 def test_the_obligation_follows_the_decision_unless_the_year_runs_without_applications(
@@ -45,6 +47,7 @@ def test_plain_strings_are_read_too() -> None:
 
 def test_the_waiver_reason_is_dated() -> None:
     assert waiver_reason(Obligation.REJECTED, date(2026, 3, 1)) == "Antrag abgelehnt am 01.03.2026"
+    assert waiver_reason(Obligation.WITHDRAWN, date(2026, 3, 9)) == "Antrag zurückgezogen am 09.03.2026"
 
 
 def test_the_summary_says_why_the_others_have_none() -> None:
