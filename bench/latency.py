@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kim_workflow.services.registry import reference_kommunen
 from tests.support.kim_up import KIM, KimUp, wait_for
+from tests.support.obligations import write_all_active
 
 YEAR = "2026"
 PYTHON = sys.executable
@@ -110,6 +111,7 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 
 def startup(runs: int, folder: Path) -> list[Figure]:
     """(1): baseline, --help and status interleaved on a prepared data folder, one warm-up round first."""
+    write_all_active(folder / "cli-data" / "policies")  # every Kommune owes its reports, as before #13
     env = clean_env(folder / "cli-data")
     for args in (["seed"], ["contacts", "import", str(contacts_csv(folder)), "--mode", "merge", "--apply"],
                  ["cycle", "open", "--year", YEAR]):  # fmt: skip
@@ -233,6 +235,7 @@ def decisions(kim: KimUp, ags_list: list[str], folder: Path, mailbox: Mailbox, p
 
 
 def under_kim_up(runs: int, folder: Path, pause: float) -> list[Figure]:
+    write_all_active(folder / "up-data" / "policies")
     kim = KimUp(folder / "up-data", folder / "kim-up.log")
     started = time.perf_counter()
     try:

@@ -42,7 +42,7 @@ class Extension(BaseModel):
     reason: str = de("Grund", "Wird im Ereignisprotokoll vermerkt", min_length=1, max_length=1000)
 
 
-@flow(name="open-cycle", description="Förderjahr eröffnen: Berichtspflichten für alle aktiven Kommunen anlegen")
+@flow(name="open-cycle", description="Förderjahr eröffnen: Berichtspflichten laut Richtlinie (Bewilligungen) anlegen")
 def open_cycle(year: FundingYear, actor: Actor = "prefect-ui") -> OpenCycleResult:
     result = open_cycle_task(year, actor)
     publish_status_artifacts(local_today(), [year])

@@ -31,7 +31,7 @@ from kim_workflow.core.domain import DecisionOutcome
 
 if TYPE_CHECKING:
     from kim_workflow.core.funding import Violation
-    from kim_workflow.services import application_input, application_intake, decisions
+    from kim_workflow.services import application_input, application_intake, decisions, withdrawals
     from kim_workflow.services import applications as overview_service
     from kim_workflow.services.application_intake import SubmitResult
     from kim_workflow.services.decisions import DecisionRequest, DecisionResult
@@ -39,6 +39,7 @@ else:
     application_input = lazy_module("kim_workflow.services.application_input")
     application_intake = lazy_module("kim_workflow.services.application_intake")
     decisions = lazy_module("kim_workflow.services.decisions")
+    withdrawals = lazy_module("kim_workflow.services.withdrawals")
     overview_service = lazy_module("kim_workflow.services.applications")
 
 application_app = typer.Typer(cls=KimGroup, help="Förderanträge der Kommunen.", no_args_is_help=True)
@@ -203,6 +204,24 @@ def _release(run_id: str | None, request: DecisionRequest) -> None:
             console.print("Der wartende Entscheidungslauf in Prefect wurde beendet.")
     except Exception as exc:
         console.print(f"[yellow]Wartender Prefect-Lauf {run_id} nicht erreicht ({type(exc).__name__}).[/]")
+
+
+@application_app.command("withdraw")
+def withdraw(
+    ags: Annotated[str, typer.Argument(help="AGS der Kommune, z. B. 07211000")],
+    year: Year,
+    reason: Annotated[str, typer.Option(help="Grund der Rücknahme (wird im Ereignisprotokoll vermerkt)")],
+    actor: Actor = "cli",
+) -> None:
+    """Withdraw a Kommune's application that is not yet decided: its reports for the year are waived."""
+    kim = ready_app()
+    with use_case(kim) as session:
+        result = withdrawals.withdraw_application(
+            session, kim.settings, ags=ags, year=year, reason=reason, now=utc_now(), actor=actor
+        )
+    waived = f" Jahresbericht und Fragebogen entfallen ({result.waived} Berichtspflichten)." if result.waived else ""
+    console.print(f"Antrag von {result.kommune} für {result.year} zurückgezogen.{waived}", highlight=False)
+    publish_events(kim)
 
 
 @application_app.command("list")

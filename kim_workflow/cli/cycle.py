@@ -44,7 +44,11 @@ deadline_app = typer.Typer(cls=KimGroup, help="Fristen.", no_args_is_help=True)
 
 @cycle_app.command("open")
 def cycle_open(year: Year, actor: Actor = "cli") -> None:
-    """Open a funding year: Jahresbericht and Fragebogen for every active Kommune (idempotent)."""
+    """Open a funding year: Jahresbericht and Fragebogen for every Kommune that owes them (idempotent).
+
+    Who owes them is the policy's ``[report] obligations``: Kommunen with an approved application (default) or
+    every active Kommune; the second line says how many and why the others have none.
+    """
     kim = ready_app()
     with use_case(kim) as session:
         policy = policies.load_policy(year, kim.settings.policy_dir)
@@ -55,6 +59,7 @@ def cycle_open(year: Year, actor: Actor = "cli") -> None:
         f"Förderjahr {year} {state}; {duties} "
         f"neu, Frist {formatting.format_date_short(date.fromisoformat(result.deadline))}."
     )
+    console.print(result.obligations + ".")
 
 
 @submission_app.command("record")

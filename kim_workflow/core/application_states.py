@@ -15,6 +15,7 @@ class ApplicationAction(StrEnum):
     REJECT = "reject"
     REQUEST_CHANGES = "request_changes"
     RESUBMIT = "resubmit"
+    WITHDRAW = "withdraw"
 
 
 def _frozen(targets: dict[str, ApplicationStatus]) -> Mapping[str, ApplicationStatus]:
@@ -23,17 +24,29 @@ def _frozen(targets: dict[str, ApplicationStatus]) -> Mapping[str, ApplicationSt
 
 TRANSITIONS: Mapping[ApplicationStatus, Mapping[str, ApplicationStatus]] = MappingProxyType(
     {
-        ApplicationStatus.DRAFT: _frozen({ApplicationAction.SUBMIT: ApplicationStatus.SUBMITTED}),
+        ApplicationStatus.DRAFT: _frozen(
+            {
+                ApplicationAction.SUBMIT: ApplicationStatus.SUBMITTED,
+                ApplicationAction.WITHDRAW: ApplicationStatus.WITHDRAWN,
+            }
+        ),
         ApplicationStatus.SUBMITTED: _frozen(
             {
                 ApplicationAction.APPROVE: ApplicationStatus.APPROVED,
                 ApplicationAction.REJECT: ApplicationStatus.REJECTED,
                 ApplicationAction.REQUEST_CHANGES: ApplicationStatus.CHANGES_REQUESTED,
+                ApplicationAction.WITHDRAW: ApplicationStatus.WITHDRAWN,
             }
         ),
-        ApplicationStatus.CHANGES_REQUESTED: _frozen({ApplicationAction.RESUBMIT: ApplicationStatus.SUBMITTED}),
+        ApplicationStatus.CHANGES_REQUESTED: _frozen(
+            {
+                ApplicationAction.RESUBMIT: ApplicationStatus.SUBMITTED,
+                ApplicationAction.WITHDRAW: ApplicationStatus.WITHDRAWN,
+            }
+        ),
         ApplicationStatus.APPROVED: _frozen({}),
         ApplicationStatus.REJECTED: _frozen({}),
+        ApplicationStatus.WITHDRAWN: _frozen({}),
     }
 )
 

@@ -49,6 +49,7 @@ class DeliverableStatus(StrEnum):
     OUTSTANDING = "outstanding"
     RECEIVED_ON_TIME = "received_on_time"
     RECEIVED_LATE = "received_late"
+    WAIVED = "waived"  # "entfällt": the application was rejected or withdrawn (the reason is stored)
 
 
 class ApplicationStatus(StrEnum):
@@ -57,6 +58,7 @@ class ApplicationStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     CHANGES_REQUESTED = "changes_requested"
+    WITHDRAWN = "withdrawn"  # the Kommune withdrew it before a decision (final; waives the year's reports)
 
 
 class DecisionOutcome(StrEnum):

@@ -16,9 +16,11 @@ from typing import Any
 
 from kim_workflow.core.calendar import next_working_day
 from kim_workflow.core.domain import MeetingType, Organiser
+from kim_workflow.core.obligations import ObligationBasis
 from kim_workflow.core.policy_values import PolicyError as PolicyError  # the policy's error type, raised here too
 from kim_workflow.core.policy_values import (
     Reader,
+    addresses,
     boolean,
     build,
     check_keys,
@@ -56,6 +58,10 @@ class ReportPolicy:
     """An extended deadline lies at most this many days after the original one (at most a year)."""
     regular_receipt_from: str = "--12-01"
     """Receipts before this month-day of the funding year ("im Dezember eines Jahres") get a remark."""
+    obligations: ObligationBasis = ObligationBasis.APPROVED
+    """Who owes the deliverables: Kommunen with an approved application, or all active ones."""
+    escalation_cc: tuple[str, ...] = ()
+    """Addresses in Cc of the escalation digest (besides the ministry's contacts)."""
 
     def regular_receipt_start(self, year: int) -> date:
         """The first regular receipt day of ``year``."""
@@ -174,6 +180,8 @@ def _report_readers() -> dict[str, Reader]:
         "escalation_days_after": positive,
         "max_extension_days": lambda x, w: integer_in(x, w, range(1, MAX_EXTENSION_DAYS + 1)),
         "regular_receipt_from": month_day,
+        "obligations": lambda x, w: enum_member(ObligationBasis, x, w),
+        "escalation_cc": addresses,
     }
 
 

@@ -157,6 +157,19 @@ def enum_member(cls: type[Enum], x: Any, where: str) -> Any:
         raise PolicyError(f"{where}: {x!r} ist nicht zulässig (erlaubt: {', '.join(e.value for e in cls)})") from None
 
 
+def addresses(x: Any, where: str) -> tuple[str, ...]:
+    """A list of distinct email addresses (checked and normalised like a contact's)."""
+    from kim_workflow.core.validation import InvalidValueError, normalise_email
+
+    values = [nonempty_text(item, f"{where}[{i}]") for i, item in enumerate(items(x, where))]
+    try:
+        normalised = [normalise_email(value, field=f"{where}[{i}]") for i, value in enumerate(values)]
+    except InvalidValueError as exc:
+        raise PolicyError(str(exc)) from None
+    check_unique([address.lower() for address in normalised], where)
+    return tuple(normalised)
+
+
 def day(x: Any, where: str, year: int) -> date:
     if isinstance(x, date) and not isinstance(x, datetime):
         return x

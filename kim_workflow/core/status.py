@@ -13,6 +13,7 @@ class DerivedStatus(StrEnum):
     OVERDUE = "overdue"
     RECEIVED_ON_TIME = "received_on_time"
     RECEIVED_LATE = "received_late"
+    WAIVED = "waived"
 
 
 LABELS_DE = {
@@ -21,7 +22,11 @@ LABELS_DE = {
     DerivedStatus.OVERDUE: "überfällig seit {overdue_since}",
     DerivedStatus.RECEIVED_ON_TIME: "fristgerecht eingegangen am {received}",
     DerivedStatus.RECEIVED_LATE: "verspätet eingegangen am {received}",
+    DerivedStatus.WAIVED: "entfällt ({reason})",
 }
+
+SETTLED = frozenset({DerivedStatus.RECEIVED_ON_TIME, DerivedStatus.RECEIVED_LATE, DerivedStatus.WAIVED})
+"""Nothing more is expected of the Kommune."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +34,12 @@ class DeliverableView:
     due_date: date
     original_due_date: date
     received_on: date | None
+    waived_reason: str | None = None
+    waived: bool = False
 
     def status(self, today: date) -> DerivedStatus:
+        if self.waived:
+            return DerivedStatus.WAIVED
         if self.received_on is not None:
             return DerivedStatus.RECEIVED_ON_TIME if self.received_on <= self.due_date else DerivedStatus.RECEIVED_LATE
         if today > self.due_date:
@@ -45,6 +54,7 @@ class DeliverableView:
             due=_short(self.due_date),
             overdue_since=_short(overdue_since),
             received=_short(self.received_on) if self.received_on else "",
+            reason=self.waived_reason or "ohne Angabe",
         )
 
 

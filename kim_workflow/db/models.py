@@ -149,6 +149,8 @@ class Deliverable(SQLModel, table=True):
     received_on: date | None = None
     recorded_at: datetime | None = _ts()
     recorded_by: str | None = Field(default=None, max_length=200)
+    waived_reason: str | None = Field(default=None, max_length=200)  # status "waived": e.g. "Antrag abgelehnt am …"
+    waived_at: datetime | None = _ts()
 
 
 class Meeting(SQLModel, table=True):

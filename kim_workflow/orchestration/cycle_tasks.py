@@ -116,7 +116,10 @@ def publish_events() -> int:
 def open_cycle_task(year: int, actor: str) -> OpenCycleResult:
     kim = current_app()
     with session_scope(kim.engine) as session:
-        return open_cycle(session, policy=load_policy(year, kim.settings.policy_dir), now=utc_now(), actor=actor)
+        result = open_cycle(session, policy=load_policy(year, kim.settings.policy_dir), now=utc_now(), actor=actor)
+    get_run_logger().info("Förderjahr %s: %s neue Berichtspflichten. %s.", year, result.created_deliverables,
+                          result.obligations)  # fmt: skip
+    return result
 
 
 @task(name="record-submission")

@@ -67,7 +67,13 @@ _REGISTRY_ACTIONS = {
     "kim.contacts.imported", "kim.contact.created", "kim.contact.changed", "kim.contact.activated",
     "kim.contact.deactivated", "kim.registry.seeded",
 }  # fmt: skip
-_STATUS_ACTIONS = {"kim.cycle.opened", "kim.submission.received", "kim.deadline.extended", "kim.email.failed"}
+_STATUS_ACTIONS = {
+    "kim.cycle.opened",
+    "kim.submission.received",
+    "kim.deadline.extended",
+    "kim.email.failed",
+    *(f"kim.obligations.{change}" for change in ("created", "waived", "restored")),  # a decision changed them
+}
 
 
 def registry_gaps(engine: Engine) -> list[dict[str, str]]:

@@ -21,6 +21,7 @@ STATUS_LABELS = {
     ApplicationStatus.APPROVED: "bewilligt",
     ApplicationStatus.REJECTED: "abgelehnt",
     ApplicationStatus.CHANGES_REQUESTED: "Nachforderung",
+    ApplicationStatus.WITHDRAWN: "zurückgezogen",
 }
 ACTION_LABELS = {
     "submit": "einreichen",
@@ -28,6 +29,7 @@ ACTION_LABELS = {
     "reject": "ablehnen",
     "request_changes": "nachfordern",
     "resubmit": "erneut einreichen",
+    "withdraw": "zurückziehen",
 }
 NO_APPLICATION = "kein Antrag"
 LATE_LABEL = "verspätet"

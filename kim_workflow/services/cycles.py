@@ -1,17 +1,17 @@
-"""Opening a funding year: one annual report and one questionnaire per active Kommune."""
+"""Opening a funding year: the cycle, and the deliverables of every Kommune that owes them (see obligations)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from kim_workflow.core.domain import CycleStatus, DeliverableKind, DeliverableStatus
+from kim_workflow.core.domain import CycleStatus
 from kim_workflow.core.policy import YearPolicy, policy_to_dict
 from kim_workflow.db.events import record_event
-from kim_workflow.db.models import Cycle, Deliverable, Kommune
-from kim_workflow.services.lookups import id_of
+from kim_workflow.db.models import Cycle
+from kim_workflow.services.obligations import sync_obligations
 
 
 @dataclass(frozen=True)
@@ -20,10 +20,16 @@ class OpenCycleResult:
     created_cycle: bool
     created_deliverables: int
     deadline: str
+    obligations: str = ""  # German: how many obligations exist and why the other Kommunen have none
+    waived_deliverables: int = field(default=0)
 
 
 def open_cycle(session: Session, *, policy: YearPolicy, now: datetime, actor: str) -> OpenCycleResult:
-    """Create the cycle (with a snapshot of its policy) and the missing deliverables; idempotent."""
+    """Create the cycle (with a snapshot of its policy) and the missing deliverables; idempotent.
+
+    Which Kommunen owe deliverables follows ``policy.report.obligations``; a reopened cycle keeps the snapshot
+    it was first opened with for later decisions, but this call applies ``policy`` to the missing rows.
+    """
     year = policy.year
     cycle = session.exec(select(Cycle).where(col(Cycle.year) == year)).first()
     created_cycle = cycle is None
@@ -31,23 +37,10 @@ def open_cycle(session: Session, *, policy: YearPolicy, now: datetime, actor: st
         cycle = Cycle(year=year, status=CycleStatus.OPEN, policy=policy_to_dict(policy), opened_at=now)
         session.add(cycle)
         session.flush()
-    existing = {(d.kommune_id, d.kind) for d in session.exec(select(Deliverable).where(col(Deliverable.year) == year))}
+    synced = sync_obligations(session, policy=policy, now=now)
     deadline = policy.deadline()
-    new = [
-        Deliverable(
-            kommune_id=id_of(kommune),
-            year=year,
-            kind=kind,
-            original_due_date=deadline,
-            due_date=deadline,
-            status=DeliverableStatus.OUTSTANDING,
-        )
-        for kommune in session.exec(select(Kommune).where(col(Kommune.active)).order_by(col(Kommune.ags)))
-        for kind in DeliverableKind
-        if (kommune.id, kind) not in existing
-    ]
-    session.add_all(new)
-    if created_cycle or new:
+    changed = synced.created or synced.waived or synced.restored
+    if created_cycle or changed:
         record_event(
             session,
             now=now,
@@ -56,6 +49,14 @@ def open_cycle(session: Session, *, policy: YearPolicy, now: datetime, actor: st
             subject_type="year",
             subject_id=str(year),
             year=year,
-            payload={"deliverables_created": len(new), "deadline": deadline.isoformat()},
+            payload={
+                "deliverables_created": synced.created,
+                "deliverables_waived": synced.waived,
+                "deliverables_restored": synced.restored,
+                "obligations": policy.report.obligations.value,
+                "deadline": deadline.isoformat(),
+            },
         )
-    return OpenCycleResult(year, created_cycle, len(new), deadline.isoformat())
+    return OpenCycleResult(
+        year, created_cycle, synced.created, deadline.isoformat(), synced.summary_de(), synced.waived
+    )

@@ -37,6 +37,7 @@ from kim_workflow.services.applications import reference as file_reference
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.lookups import active_contacts_by_kommune, id_of, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
+from kim_workflow.services.obligations import follow_decision
 from kim_workflow.services.policies import load_funding_rules, load_policy
 from kim_workflow.settings import Settings
 
@@ -147,6 +148,9 @@ def decide_application(
         session, now=now, actor=decision.decided_by, action="kim.application.decided", subject_type="application",
         subject_id=str(id_of(application)), year=application.year, payload=_event_payload(decision, kommune),
     )  # fmt: skip
+    follow_decision(
+        session, application=application, kommune=kommune, now=now, actor=decision.decided_by, tz=settings.tz
+    )
     queued = _queue_email(session, settings, kommune, application, decision, now)
     return DecisionResult(
         id_of(application), id_of(decision), kommune.ags, kommune.name, application.year, application.revision,

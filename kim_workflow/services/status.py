@@ -9,8 +9,8 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, func, select
 
-from kim_workflow.core.domain import DeliverableKind, OutboxStatus
-from kim_workflow.core.status import DeliverableView, DerivedStatus
+from kim_workflow.core.domain import DeliverableKind, DeliverableStatus, OutboxStatus
+from kim_workflow.core.status import SETTLED, DeliverableView, DerivedStatus
 from kim_workflow.db.models import Deliverable, Kommune, Meeting, MeetingAttendance, OutboxMessage
 from kim_workflow.email.keys import deliverable_ref, refs_of_year
 from kim_workflow.services.lookups import cycle_for
@@ -31,8 +31,12 @@ class StatusRow:
 
     @property
     def missing_something(self) -> bool:
-        done = {DerivedStatus.RECEIVED_ON_TIME, DerivedStatus.RECEIVED_LATE}
-        return not {self.report_status, self.questionnaire_status} <= done
+        return not {self.report_status, self.questionnaire_status} <= SETTLED
+
+    @property
+    def waived(self) -> bool:
+        """Nothing is owed ("entfällt"): the application was rejected or withdrawn."""
+        return self.report_status is DerivedStatus.WAIVED and self.questionnaire_status is DerivedStatus.WAIVED
 
 
 COLUMNS_DE = {
@@ -59,7 +63,12 @@ def status_matrix(session: Session, *, year: int, today: date) -> list[StatusRow
         questionnaire = deliverables.get((kommune.id or 0, DeliverableKind.QUESTIONNAIRE))
         if report is None or questionnaire is None:
             continue
-        views = [DeliverableView(d.due_date, d.original_due_date, d.received_on) for d in (report, questionnaire)]
+        views = [
+            DeliverableView(
+                d.due_date, d.original_due_date, d.received_on, d.waived_reason, d.status is DeliverableStatus.WAIVED
+            )
+            for d in (report, questionnaire)
+        ]
         sent = last_reminder.get(deliverable_ref(kommune.ags, year))
         rows.append(
             StatusRow(
@@ -111,17 +120,21 @@ def to_csv(rows: list[StatusRow]) -> str:
 
 
 def summary_markdown(rows: list[StatusRow], *, year: int, today: date) -> str:
-    """Counts and the overdue list, for the markdown artifact."""
-    overdue = [r for r in rows if DerivedStatus.OVERDUE in (r.report_status, r.questionnaire_status)]
-    complete = sum(1 for r in rows if not r.missing_something)
+    """Counts (of the Kommunen that owe their deliverables) and the overdue list, for the markdown artifact."""
+    waived = [r for r in rows if r.waived]
+    owed = [r for r in rows if not r.waived]
+    overdue = [r for r in owed if DerivedStatus.OVERDUE in (r.report_status, r.questionnaire_status)]
+    complete = sum(1 for r in owed if not r.missing_something)
     lines = [
         f"# Förderjahr {year}: Stand {today:%d.%m.%Y}",
         "",
-        f"- Kommunen: **{len(rows)}**",
+        f"- Kommunen: **{len(owed)}**",
         f"- vollständig eingereicht: **{complete}**",
-        f"- noch offen: **{len(rows) - complete}**",
+        f"- noch offen: **{len(owed) - complete}**",
         f"- überfällig: **{len(overdue)}**",
     ]
+    if waived:
+        lines.append(f"- entfällt (Antrag abgelehnt oder zurückgezogen): **{len(waived)}**")
     if overdue:
         lines += ["", "## Überfällig", "", "| AGS | Kommune | Jahresbericht | Fragebogen |", "|---|---|---|---|"]
         lines += [f"| {r.ags} | {r.kommune} | {r.jahresbericht} | {r.fragebogen} |" for r in overdue]

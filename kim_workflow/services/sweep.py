@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.calendar import next_working_day
-from kim_workflow.core.domain import CycleStatus, DeliverableKind, KommuneKind
+from kim_workflow.core.domain import ContactRole, CycleStatus, DeliverableKind, DeliverableStatus, KommuneKind
 from kim_workflow.core.ladder import parse_stages
 from kim_workflow.core.policy import YearPolicy
 from kim_workflow.core.registry import display_name
@@ -111,7 +111,9 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
             stages=[str(reminder.stage)], today=today, now=now,
         )  # fmt: skip
     if plan.escalation is not None:
-        sweep.emails.append(composer.escalation(plan.escalation, settings.ministry_escalation_address))
+        to = [Recipient.of(c) for c in _ministry_contacts(session)] or [Recipient(settings.ministry_escalation_address)]
+        cc = [Recipient(address) for address in policy.report.escalation_cc]
+        sweep.emails.append(composer.escalation(plan.escalation, to, cc))
         for due in plan.escalation.due_dates:
             sweep.log_rows += stage_rows(
                 scope=ReminderScope.ESCALATION, ref=ESCALATION_REF, year=year, due=due, stages=[ESCALATION_STAGE],
@@ -154,7 +156,7 @@ def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
     year, rungs = policy.year, kommune_ladder(policy.report)
     escalation = Stage(StageKind.ESCALATION, policy.report.escalation_days_after)
     outstanding = sa.select(col(Deliverable.due_date)).where(
-        col(Deliverable.year) == year, col(Deliverable.received_on).is_(None)
+        col(Deliverable.year) == year, col(Deliverable.received_on).is_(None), _owed()
     )
     for due in session.connection().execute(outstanding.distinct()).scalars():
         covering = rungs.covering(due, today)
@@ -164,7 +166,10 @@ def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
             sa.select(col(Kommune.ags))
             .join(Deliverable, col(Deliverable.kommune_id) == col(Kommune.id))
             .where(
-                col(Deliverable.year) == year, col(Deliverable.received_on).is_(None), col(Deliverable.due_date) == due
+                col(Deliverable.year) == year,
+                col(Deliverable.received_on).is_(None),
+                col(Deliverable.due_date) == due,
+                _owed(),
             )
         )
         scope = ReminderScope.DELIVERABLE
@@ -173,6 +178,11 @@ def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
         if escalation.date_for(due) <= today and not _escalated(session, year, due):
             return False
     return True
+
+
+def _owed() -> sa.ColumnElement[bool]:
+    """Waived deliverables ("entfällt") are never reminded, never escalated."""
+    return col(Deliverable.status) != DeliverableStatus.WAIVED
 
 
 def _escalated(session: Session, year: int, due: date) -> bool:
@@ -195,7 +205,7 @@ def _load_state(session: Session, year: int) -> _YearState:
             Deliverable.due_revision,
         )
         .join(Kommune, col(Kommune.id) == col(Deliverable.kommune_id))
-        .where(col(Deliverable.year) == year, col(Kommune.active))
+        .where(col(Deliverable.year) == year, col(Kommune.active), _owed())
         .order_by(col(Kommune.ags), col(Deliverable.kind))
     )
     kommunen: dict[str, _KommuneRow] = {}
@@ -204,6 +214,12 @@ def _load_state(session: Session, year: int) -> _YearState:
         kommunen[ags] = _KommuneRow(kommune_id, ags, name, KommuneKind(kommune_kind))
         deliverables[ags].append(_DeliverableRow(DeliverableKind(kind), due, received, revision))
     return _YearState(kommunen, dict(deliverables), active_contacts_by_kommune(session))
+
+
+def _ministry_contacts(session: Session) -> list[Contact]:
+    """The registry's active contacts with role ``ministry``, in the order they were added."""
+    query = select(Contact).where(col(Contact.active), col(Contact.role) == ContactRole.MINISTRY)
+    return list(session.exec(query.order_by(col(Contact.id))))
 
 
 def _sent_stages(session: Session, year: int) -> tuple[dict[str, set[SentStage]], set[date]]:
@@ -270,7 +286,11 @@ class _Composer:
         )
         return calendar_attachment(content, MessageKind.DELIVERABLE_REMINDER, "abgabefrist.ics")
 
-    def escalation(self, digest: EscalationDigest, address: str) -> NewEmail:
+    def escalation(self, digest: EscalationDigest, to: list[Recipient], cc: list[Recipient]) -> NewEmail:
+        """One digest to the first ministry contact, the others and the policy's ``escalation_cc`` in Cc.
+
+        Keyed by the first recipient's address, as before with the one configured address.
+        """
         entries = [
             {
                 "ags": e.ags,
@@ -286,6 +306,7 @@ class _Composer:
             MessageKind.ESCALATION_DIGEST,
             subject_ref=year_ref(self.year),
             occasion=due_dates_occasion(digest.due_dates),
-            to=[Recipient(address)],
+            to=to,
+            cc=cc,
             context={"cycle_year": self.year, "as_of": self.today, "entries": entries},
         )

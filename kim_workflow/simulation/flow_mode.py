@@ -93,6 +93,8 @@ class FlowSimulation(Simulation):
 
     def _apply_event(self, event: Event, day: date) -> None:
         year = self.scenario.year
+        if not self.owes(event):
+            return
         if isinstance(event, Decide):
             super()._apply_event(event, day)  # the decision flow would wait for a person's input
             return

@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from kim_workflow.core.domain import DecisionOutcome, KommuneKind, MeetingStatus
+from kim_workflow.core.domain import DecisionOutcome, DeliverableStatus, KommuneKind, MeetingStatus
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Deliverable, Kommune, Meeting, OutboxMessage
 from kim_workflow.email.dispatcher import dispatch_sync
@@ -35,7 +35,7 @@ from kim_workflow.services.notifications import record_submission_and_confirm
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.sweep import sweep_day
 from kim_workflow.settings import Settings
-from kim_workflow.simulation.scenario import Apply, Decide, Event, Scenario, Submit
+from kim_workflow.simulation.scenario import Apply, Decide, Event, Extend, Scenario, Submit
 
 ACTOR = "simulation"
 REFERENCE_COUNT = 36
@@ -209,8 +209,26 @@ class Simulation:
         chosen = set(present)
         return present, [a for a in ags if a not in chosen]
 
+    def owes(self, event: Event) -> bool:
+        """False for a submission or extension of a Kommune that owes no reports (no approved application)."""
+        if not isinstance(event, (Submit, Extend)):
+            return True
+        with session_scope(self.engine) as session:
+            owed = session.exec(
+                select(func.count())
+                .select_from(Deliverable)
+                .join(Kommune, col(Kommune.id) == col(Deliverable.kommune_id))
+                .where(col(Kommune.ags) == event.ags, col(Deliverable.year) == self.scenario.year)
+                .where(col(Deliverable.status) != DeliverableStatus.WAIVED)
+            ).one()
+        if not owed:
+            self.result.events["not_owed"] += 1
+        return bool(owed)
+
     def _apply_event(self, event: Event, day: date) -> None:
         """One event in its own transaction (a refused one rolls back alone)."""
+        if not self.owes(event):
+            return
         with session_scope(self.engine) as session:
             if isinstance(event, Apply):
                 document = application_document(event.ags, self.scenario.year, event.revision)
@@ -274,6 +292,7 @@ def overdue_kommunen(session: Session, year: int, day: date) -> list[str]:
         select(Kommune.ags)
         .join(Deliverable, col(Deliverable.kommune_id) == col(Kommune.id))
         .where(col(Deliverable.year) == year, col(Deliverable.received_on).is_(None), col(Deliverable.due_date) < day)
+        .where(col(Deliverable.status) != DeliverableStatus.WAIVED)
         .group_by(col(Kommune.ags))
         .having(func.count() > 0)
         .order_by(col(Kommune.ags))

@@ -19,6 +19,7 @@ import pytest
 from kim_workflow.services import registry
 from tests.support.databases import is_postgres
 from tests.support.kim_up import KimUp, wait_for
+from tests.support.obligations import write_all_active
 
 MAINZ = "07315000"
 APPLICATION = {
@@ -69,6 +70,7 @@ def test_kim_up_delivers_mail_and_keeps_a_decision_form_across_restarts(tmp_path
     kim = KimUp(
         tmp_path / "data", tmp_path / "kim-up.log", database_url=database_url if is_postgres(database_url) else None
     )
+    write_all_active(tmp_path / "data" / "policies")  # Mainz's report is recorded before any application
     kim.start()
     try:
         contacts = tmp_path / "contacts.csv"

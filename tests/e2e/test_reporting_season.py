@@ -16,10 +16,10 @@ from kim_workflow.email.dispatcher import dispatch_sync
 from kim_workflow.services import registry
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.notifications import record_submission_and_confirm
-from kim_workflow.services.policies import load_policy
 from kim_workflow.services.submissions import extend_deadline
 from kim_workflow.services.sweep import sweep_day
 from kim_workflow.settings import Settings
+from tests.support.obligations import all_active_policy
 from tests.support.smtp import SmtpServer
 
 AGS = [k.ags for k in registry.reference_kommunen()]
@@ -57,7 +57,7 @@ def run_season(engine: Engine, settings: Settings) -> None:
     with session_scope(engine) as session:
         registry.seed_kommunen(session, now=at(date(2026, 9, 30)))
         assert registry.import_contacts(session, contacts, now=at(date(2026, 9, 30)), actor="t").ok
-        open_cycle(session, policy=load_policy(2026), now=at(date(2026, 9, 30)), actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=at(date(2026, 9, 30)), actor="t")
     day = date(2026, 10, 1)
     while day <= date(2026, 12, 31):
         with session_scope(engine) as session:

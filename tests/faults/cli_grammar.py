@@ -119,6 +119,7 @@ def commands(folder: Path) -> dict[str, Spec]:
                                "--request-changes": flag, "--personnel": amount, "--material": amount,
                                "--message": text, "--reason": text, "--actor": text},
         "application list": {"--year": year, "--json": flag},
+        "application withdraw": {"#1": ags, "--year": year, "--reason": text, "--actor": text},
         "meeting add": {"--type": meeting_type, "--title": text, "--start": moment, "--end": moment,
                         "--location": text, "--video-link": st.one_of(st.just("https://meet.example/k"), nasty),
                         "--agenda": text, "--agenda-file": agenda, "--organiser": organiser, "--kommunen": ags_list,

@@ -18,8 +18,8 @@ from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.models import Deliverable
 from kim_workflow.services import registry
 from kim_workflow.services.cycles import open_cycle
-from kim_workflow.services.policies import load_policy
 from tests.support.databases import copy_sqlite, is_postgres, truncate_all
+from tests.support.obligations import all_active_policy
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 MAINZ = "07315000"
@@ -42,7 +42,7 @@ def env(_database_template: str, tmp_path_factory: pytest.TempPathFactory) -> It
         registry.seed_kommunen(session, now=NOW)
         registry.import_contacts(session, f"ags,name,email,role\n{MAINZ},IM,im@mainz.example,integration_manager\n",
                                  now=NOW, actor="t")  # fmt: skip
-        open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=NOW, actor="t")
     engine.dispose()
     yield {**os.environ, "KIM_DATABASE_URL": url, "KIM_DATA_DIR": str(folder / "data"), "KIM_SEND_ENABLED": "false"}
 

@@ -24,13 +24,13 @@ from kim_workflow.email import outbox
 from kim_workflow.email.dispatcher import dispatch_sync
 from kim_workflow.email.dispatcher.store import recover_stale
 from kim_workflow.services.cycles import open_cycle
-from kim_workflow.services.policies import load_policy
 from kim_workflow.services.registry import reference_kommunen
 from kim_workflow.services.sweep import sweep_day
 from kim_workflow.settings import Settings
 from kim_workflow.simulation.runner import at, populate
 from kim_workflow.simulation.scenario import Submit, build_scenario
 from tests.faults.conftest import Season
+from tests.support.obligations import all_active_policy
 from tests.support.smtp import SmtpServer
 
 REMINDER_DAY = date(2026, 11, 3)  # 42 days before 15 December: a reminder for each of the 36 Kommunen
@@ -108,7 +108,7 @@ def test_a_550_fails_one_address_permanently_and_nobody_else(
 def _queue_reminders(engine: Engine, settings: Settings) -> int:
     populate(engine, 36, now=at(date(2026, 9, 30)))
     with session_scope(engine) as session:
-        open_cycle(session, policy=load_policy(2026), now=at(date(2026, 9, 30)), actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=at(date(2026, 9, 30)), actor="t")
         sweep_day(session, settings, today=REMINDER_DAY, now=at(REMINDER_DAY))
     return len(rows(engine))
 
@@ -164,7 +164,7 @@ def test_the_same_days_sweep_twice_queues_nothing_new(engine: Engine, settings: 
 def test_four_sweeps_at_once_queue_each_key_exactly_once(engine: Engine, settings: Settings, database_url: str) -> None:
     populate(engine, 36, now=at(date(2026, 9, 30)))
     with session_scope(engine) as session:
-        open_cycle(session, policy=load_policy(2026), now=at(date(2026, 9, 30)), actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=at(date(2026, 9, 30)), actor="t")
     barrier, errors, queued = threading.Barrier(4), list[BaseException](), list[int]()
 
     def sweep() -> None:
@@ -217,4 +217,4 @@ def test_database_unreachable_fails_the_flow_visibly_and_the_next_run_completes_
 def _queue_reminders_setup(engine: Engine) -> None:
     populate(engine, 36, now=at(date(2026, 9, 30)))
     with session_scope(engine) as session:
-        open_cycle(session, policy=load_policy(2026), now=at(date(2026, 9, 30)), actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=at(date(2026, 9, 30)), actor="t")

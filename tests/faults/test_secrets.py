@@ -19,6 +19,7 @@ from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.models import OutboxMessage
 from kim_workflow.services import registry
 from kim_workflow.settings import load_settings
+from tests.support.obligations import write_all_active
 from tests.support.smtp import SmtpServer
 
 SECRET = "s3cr3t-Pa55wort-kim"
@@ -55,6 +56,7 @@ def test_the_smtp_password_appears_nowhere(
         registry.import_contacts(
             session, "ags,name,email,role\n07315000,Frau A,a@mainz.example,integration_manager\n", now=NOW, actor="t"
         )
+    write_all_active(tmp_path / "data" / "policies")  # a year without applications: Mainz owes its reports
     open_cycle(year=2026, actor="test")
     daily_sweep(today=date(2026, 11, 3))
     assert len(smtp_server.handler.received) == 1

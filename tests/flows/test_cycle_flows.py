@@ -18,6 +18,7 @@ from kim_workflow.core.domain import DeliverableKind, OutboxStatus
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.models import OutboxMessage
 from kim_workflow.services import registry
+from tests.support.obligations import write_all_active
 from tests.support.smtp import SmtpServer
 
 NOW = datetime(2026, 10, 1, tzinfo=UTC)
@@ -25,7 +26,7 @@ MAINZ = "07315000"
 
 
 @pytest.fixture
-def year_env(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> str:
+def year_env(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     monkeypatch.setenv("KIM_SMTP_HOST", smtp_server.host)
     monkeypatch.setenv("KIM_SMTP_PORT", str(smtp_server.port))
     engine = make_engine(kim_flow_env)
@@ -35,6 +36,7 @@ def year_env(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.Mon
     with session_scope(engine) as session:
         registry.seed_kommunen(session, now=NOW)
         registry.import_contacts(session, contacts, now=NOW, actor="t")
+    write_all_active(tmp_path / "data" / "policies")  # a year without applications: all 36 owe their reports
     open_cycle(year=2026, actor="test")
     return kim_flow_env
 

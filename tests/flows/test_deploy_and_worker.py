@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from kim_workflow.cli import app
 from kim_workflow.orchestration.deployments import read_specs
 from kim_workflow.orchestration.production import PROJECT_ROOT
+from tests.support.obligations import write_all_active
 from tests.support.smtp import SmtpServer
 
 runner = CliRunner()
@@ -102,6 +103,7 @@ def test_kim_relay_sends_a_queued_email_within_seconds_and_stops_on_sigterm(
     api_url: str, smtp_server: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    write_all_active(Path(os.environ["KIM_DATA_DIR"]) / "policies")  # a year without applications
     (tmp_path / "c.csv").write_text(
         "ags,name,email,role\n07315000,Anna Beispiel,im@mainz.example,integration_manager\n", encoding="utf-8"
     )

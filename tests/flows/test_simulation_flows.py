@@ -19,6 +19,7 @@ from kim_workflow.settings import Settings
 from kim_workflow.simulation.flow_mode import FLOWS, load_flows, simulate_year_with_flows
 from kim_workflow.simulation.runner import at, populate, simulate_year, stage_of
 from kim_workflow.simulation.scenario import build_scenario
+from tests.support.obligations import write_all_active
 from tests.support.smtp import SmtpServer
 
 START, END = date(2026, 11, 1), date(2026, 11, 4)  # opens the year, then the 42-day reminder on 3 November
@@ -36,6 +37,7 @@ def test_a_simulated_period_through_the_flows_sends_what_the_direct_simulation_s
 ) -> None:
     monkeypatch.setenv("KIM_SMTP_HOST", smtp_server.host)
     monkeypatch.setenv("KIM_SMTP_PORT", str(smtp_server.port))
+    write_all_active(settings.policy_dir)  # the period starts in November, without applications
     through_flows = make_engine(kim_flow_env)
     ags = populate(through_flows, 36, now=at(date(2025, 12, 31)))
     scenario = build_scenario(ags, year=2026, seed=3)

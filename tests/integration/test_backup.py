@@ -15,6 +15,7 @@ from kim_workflow.db.backup import row_counts
 from kim_workflow.db.engine import make_engine
 from kim_workflow.db.migrate import upgrade
 from tests.support.databases import is_postgres
+from tests.support.obligations import write_all_active
 
 runner = CliRunner()
 CONTACTS = "ags,name,email,role\n07315000,Anna Beispiel,im@mainz.example,integration_manager\n"
@@ -46,6 +47,7 @@ def source(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     use(monkeypatch, database_url, data)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
+    write_all_active(data / "policies")  # a year without applications: every Kommune owes its reports
     for args in (
         ["seed"],
         ["contacts", "import", "contacts.csv", "--mode", "merge", "--apply"],

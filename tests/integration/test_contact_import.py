@@ -15,8 +15,8 @@ from kim_workflow.services import registry
 from kim_workflow.services.contact_import import ChangeKind, ImportMode, ImportResult
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.notifications import record_submission_and_confirm
-from kim_workflow.services.policies import load_policy
 from kim_workflow.settings import Settings
+from tests.support.obligations import all_active_policy
 from tests.support.smtp import SmtpServer
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -158,7 +158,7 @@ def test_the_confirmation_greets_the_contact_with_anrede_titel_and_surname(engin
     seeded(engine)
     run(engine, HEADER + ANNA + "07111000,Jürgen Müller,jm@koblenz.de,integration_manager,,\n")
     with session_scope(engine) as session:
-        open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=NOW, actor="t")
         for ags in ("07315000", "07111000"):
             record_submission_and_confirm(
                 session,
@@ -193,7 +193,7 @@ def test_an_idn_contact_is_reached_through_a_server_without_smtputf8(
     seeded(engine)
     run(engine, HEADER + "07315000,Anna Müller,im@münchen.de,integration_manager,Frau,\n")
     with session_scope(engine) as session:
-        open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=NOW, actor="t")
         record_submission_and_confirm(
             session,
             settings,

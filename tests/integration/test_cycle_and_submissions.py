@@ -13,9 +13,9 @@ from kim_workflow.db.models import Deliverable, DomainEvent
 from kim_workflow.services import registry
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.errors import UseCaseError
-from kim_workflow.services.policies import load_policy
 from kim_workflow.services.status import status_matrix, summary_markdown, to_csv
 from kim_workflow.services.submissions import extend_deadline, record_submission
+from tests.support.obligations import all_active_policy
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 MAINZ, KOBLENZ = "07315000", "07111000"
@@ -25,7 +25,7 @@ MAINZ, KOBLENZ = "07315000", "07111000"
 def year_2026(engine: Engine) -> Engine:
     with session_scope(engine) as session:
         registry.seed_kommunen(session, now=NOW)
-        open_cycle(session, policy=load_policy(2026), now=NOW, actor="test")
+        open_cycle(session, policy=all_active_policy(2026), now=NOW, actor="test")
     return engine
 
 
@@ -36,7 +36,7 @@ def events(engine: Engine, action: str) -> list[DomainEvent]:
 
 def test_opening_a_year_twice_creates_72_deliverables_once(year_2026: Engine) -> None:
     with session_scope(year_2026) as session:
-        again = open_cycle(session, policy=load_policy(2026), now=NOW, actor="test")
+        again = open_cycle(session, policy=all_active_policy(2026), now=NOW, actor="test")
         total = session.exec(select(func.count()).select_from(Deliverable)).one()
         dues = set(session.exec(select(Deliverable.due_date)).all())
     assert (again.created_cycle, again.created_deliverables, total) == (False, 0, 72)

@@ -18,10 +18,10 @@ from kim_workflow.services import registry
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.deadline_notice import extend_deadline_and_notify
 from kim_workflow.services.errors import UseCaseError
-from kim_workflow.services.policies import load_policy
 from kim_workflow.services.submissions import REASON_MAX, ExtensionOutcome
 from kim_workflow.services.sweep import sweep_day
 from kim_workflow.settings import Settings
+from tests.support.obligations import all_active_policy
 from tests.support.smtp import SmtpServer
 
 NOW = datetime(2026, 11, 3, 8, tzinfo=UTC)
@@ -38,7 +38,7 @@ def year_2026(engine: Engine) -> Engine:
     with session_scope(engine) as session:
         registry.seed_kommunen(session, now=NOW)
         assert registry.import_contacts(session, CONTACTS, now=NOW, actor="t").ok
-        open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=NOW, actor="t")
     return engine
 
 

@@ -23,9 +23,9 @@ from kim_workflow.services import meetings as service
 from kim_workflow.services import registry
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.errors import UseCaseError
-from kim_workflow.services.policies import load_policy
 from kim_workflow.services.status import status_matrix
 from kim_workflow.settings import Settings
+from tests.support.obligations import all_active_policy
 from tests.support.smtp import Received, SmtpServer
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -261,7 +261,7 @@ def test_catch_up_sends_the_latest_stage_and_nothing_for_cancelled_moved_away_or
 
 def test_attendance_feeds_the_status_matrix(registry_db: Engine, settings: Settings) -> None:
     with session_scope(registry_db) as session:
-        open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=NOW, actor="t")
     meeting_id = add(registry_db, settings)
     after = START + timedelta(hours=6)
     with pytest.raises(UseCaseError, match="noch nicht begonnen"), session_scope(registry_db) as session:

@@ -44,6 +44,8 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
         ('[report]\nregular_receipt_from = "12-01"\n', "Schlüssel regular_receipt_from: erwartet Monat und Tag"),
         ('[report]\nregular_receipt_from = "--12-24"\n', "Schlüssel regular_receipt_from: 24.12.2027 liegt nach der"),
         ('[application_window]\nlate_applications = "ja"\n', "Schlüssel late_applications: 'ja' ist nicht zulässig"),
+        ('[report]\nobligations = "alle"\n', "Abschnitt [report], Schlüssel obligations: 'alle' ist nicht zulässig"),
+        ('[report]\nescalation_cc = ["referat"]\n', "Schlüssel escalation_cc[0]: ungültige E-Mail-Adresse"),
     ],
 )
 def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Path, toml: str, message: str) -> None:

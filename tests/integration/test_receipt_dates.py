@@ -20,8 +20,8 @@ from kim_workflow.services import registry
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.notifications import record_submission_and_confirm
-from kim_workflow.services.policies import load_policy
 from kim_workflow.settings import Settings
+from tests.support.obligations import all_active_policy
 from tests.support.smtp import SmtpServer
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -35,7 +35,7 @@ def year_2026(engine: Engine) -> Engine:
     with session_scope(engine) as session:
         registry.seed_kommunen(session, now=NOW)
         registry.import_contacts(session, CONTACTS, now=NOW, actor="t")
-        open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=NOW, actor="t")
     return engine
 
 

@@ -14,10 +14,10 @@ from kim_workflow.db.models import OutboxMessage, ReminderLog
 from kim_workflow.db.reminder_log import ReminderScope, log_row, record_stages
 from kim_workflow.services import registry
 from kim_workflow.services.cycles import open_cycle
-from kim_workflow.services.policies import load_policy
 from kim_workflow.services.submissions import extend_deadline, record_submission
 from kim_workflow.services.sweep import sweep_day
 from kim_workflow.settings import Settings
+from tests.support.obligations import all_active_policy
 
 NOW = datetime(2026, 10, 1, 6, tzinfo=UTC)
 MAINZ, KOBLENZ, KUSEL = "07315000", "07111000", "07336000"
@@ -34,7 +34,7 @@ def cycle(engine: Engine, settings: Settings) -> Engine:
     with session_scope(engine) as session:
         registry.seed_kommunen(session, now=NOW)
         assert registry.import_contacts(session, contacts, now=NOW, actor="t").ok
-        open_cycle(session, policy=load_policy(2026), now=NOW, actor="t")
+        open_cycle(session, policy=all_active_policy(2026), now=NOW, actor="t")
     return engine
 
 

@@ -27,6 +27,10 @@ EXPECTED = {
     (S.SUBMITTED, "reject"): S.REJECTED,
     (S.SUBMITTED, "request_changes"): S.CHANGES_REQUESTED,
     (S.CHANGES_REQUESTED, "resubmit"): S.SUBMITTED,
+    # issue #13: the Kommune may withdraw an application that is not yet decided
+    (S.DRAFT, "withdraw"): S.WITHDRAWN,
+    (S.SUBMITTED, "withdraw"): S.WITHDRAWN,
+    (S.CHANGES_REQUESTED, "withdraw"): S.WITHDRAWN,
 }
 INVALID = [(s, a) for s in S for a in ApplicationAction if (s, a) not in EXPECTED]
 
@@ -50,6 +54,8 @@ def test_each_valid_transition(current: ApplicationStatus, action: str, target: 
         ["submit", "reject"],
         ["submit", "request_changes", "resubmit", "approve"],
         ["submit", "request_changes", "resubmit", "request_changes", "resubmit", "reject"],
+        ["withdraw"],
+        ["submit", "request_changes", "withdraw"],
     ],
 )
 def test_every_path_from_draft_ends_in_a_final_status(path: list[str]) -> None:
@@ -78,15 +84,15 @@ def test_unknown_actions_are_refused(action: str) -> None:
 
 
 def test_final_statuses_allow_nothing_and_say_so() -> None:
-    assert {S.APPROVED, S.REJECTED} == FINAL_STATUSES
+    assert {S.APPROVED, S.REJECTED, S.WITHDRAWN} == FINAL_STATUSES
     with pytest.raises(InvalidTransition, match=r"keine \(Endstatus\).*none \(final state\)"):
         transition(S.APPROVED, "resubmit")
 
 
 def test_allowed_actions_and_plain_string_status() -> None:
-    assert allowed_actions(S.DRAFT) == ("submit",)
-    assert allowed_actions(S.SUBMITTED) == ("approve", "reject", "request_changes")
-    assert allowed_actions(S.REJECTED) == ()
+    assert allowed_actions(S.DRAFT) == ("submit", "withdraw")
+    assert allowed_actions(S.SUBMITTED) == ("approve", "reject", "request_changes", "withdraw")
+    assert allowed_actions(S.REJECTED) == allowed_actions(S.WITHDRAWN) == ()
     assert transition("draft", "submit") is S.SUBMITTED  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         transition("archived", "submit")  # type: ignore[arg-type]

@@ -1,0 +1,92 @@
+"""Who owes annual report and questionnaire (pure): the obligation follows the funding decision.
+
+``ObligationBasis.APPROVED`` (the default): a Kommune owes its deliverables when its application for the year
+is approved; a rejected or withdrawn application waives them ("entfällt"); without a decision it owes nothing
+yet. ``ObligationBasis.ALL_ACTIVE``: every active Kommune owes them (a year run without applications).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+from enum import StrEnum
+
+from kim_workflow.core.domain import ApplicationStatus
+
+
+class ObligationBasis(StrEnum):
+    APPROVED = "approved"
+    ALL_ACTIVE = "all_active"
+
+
+class Obligation(StrEnum):
+    """Why a Kommune does (or does not) owe the year's deliverables."""
+
+    ALL_ACTIVE = "all_active"  # owed: the year runs without applications
+    APPROVED = "approved"  # owed: application approved
+    NO_APPLICATION = "no_application"  # none: never applied
+    UNDECIDED = "undecided"  # none yet: draft, submitted or changes requested
+    REJECTED = "rejected"  # waived
+    WITHDRAWN = "withdrawn"  # waived
+
+    @property
+    def owed(self) -> bool:
+        return self in (Obligation.ALL_ACTIVE, Obligation.APPROVED)
+
+    @property
+    def waived(self) -> bool:
+        return self in (Obligation.REJECTED, Obligation.WITHDRAWN)
+
+
+_BY_STATUS = {
+    ApplicationStatus.APPROVED: Obligation.APPROVED,
+    ApplicationStatus.REJECTED: Obligation.REJECTED,
+    ApplicationStatus.WITHDRAWN: Obligation.WITHDRAWN,
+}
+
+_WAIVER_TEXT = {Obligation.REJECTED: "Antrag abgelehnt am {on}", Obligation.WITHDRAWN: "Antrag zurückgezogen am {on}"}
+
+
+def obligation(basis: ObligationBasis, status: ApplicationStatus | None) -> Obligation:
+    """The obligation of an active Kommune whose application for the year has ``status`` (None: no application)."""
+    if ObligationBasis(basis) is ObligationBasis.ALL_ACTIVE:
+        return Obligation.ALL_ACTIVE
+    if status is None:
+        return Obligation.NO_APPLICATION
+    return _BY_STATUS.get(ApplicationStatus(status), Obligation.UNDECIDED)
+
+
+def waiver_reason(reason: Obligation, on: date) -> str:
+    """The German reason stored with a waiver, e.g. "Antrag abgelehnt am 03.06.2026"."""
+    return _WAIVER_TEXT[reason].format(on=f"{on:%d.%m.%Y}")
+
+
+def summary_de(reasons: Iterable[Obligation], *, per_kommune: int) -> str:
+    """One line for ``kim cycle open``: how many obligations exist and why the other Kommunen have none.
+
+    E.g. "36 aktive Kommunen: 29 mit bewilligtem Antrag → 58 Berichtspflichten; 4 ohne Antrag, 2 abgelehnt
+    (entfällt), 1 noch nicht entschieden".
+    """
+    counts = Counter(reasons)
+    total = sum(counts.values())
+    if counts[Obligation.ALL_ACTIVE]:
+        owed, who = counts[Obligation.ALL_ACTIVE], 'alle berichtspflichtig (Richtlinie: obligations = "all_active")'
+    else:
+        owed = counts[Obligation.APPROVED]
+        who = f"{owed} mit bewilligtem Antrag"
+    duties = owed * per_kommune
+    head = f"{total} aktive {'Kommune' if total == 1 else 'Kommunen'}: {who} → {duties} " + (
+        "Berichtspflicht" if duties == 1 else "Berichtspflichten"
+    )
+    others = [
+        f"{counts[reason]} {label}"
+        for reason, label in (
+            (Obligation.NO_APPLICATION, "ohne Antrag"),
+            (Obligation.REJECTED, "abgelehnt (entfällt)"),
+            (Obligation.WITHDRAWN, "zurückgezogen (entfällt)"),
+            (Obligation.UNDECIDED, "noch nicht entschieden"),
+        )
+        if counts[reason]
+    ]
+    return "; ".join([head, ", ".join(others)]) if others else head
