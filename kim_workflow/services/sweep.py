@@ -33,7 +33,7 @@ from kim_workflow.email.ics import calendar_attachment, deadline_event
 from kim_workflow.email.keys import deliverable_ref, due_dates_occasion, kommune_recipient, stage_occasion, year_ref
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail
-from kim_workflow.services.lookups import active_contacts_by_kommune, split_recipients
+from kim_workflow.services.lookups import active_contacts_by_kommune, no_contact_note, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, logged, sent_stages, stage_rows
@@ -270,12 +270,15 @@ class _Composer:
         )
         return calendar_attachment(content, MessageKind.DELIVERABLE_REMINDER, "abgabefrist.ics")
 
+    def _id(self, ags: str) -> int:
+        return self.state.kommunen[ags].id
+
     def escalation(self, digest: EscalationDigest, address: str) -> NewEmail:
         entries = [
             {
                 "ags": e.ags,
                 "kommune_name": display_name(self.state.kommunen[e.ags].name, self.state.kommunen[e.ags].kind)
-                + ("" if e.has_active_contact else " (keine aktive Ansprechperson!)"),
+                + ("" if e.has_active_contact else no_contact_note(self.state.contacts.get(self._id(e.ags), []))),
                 "outstanding": list(e.outstanding),
                 "due_date": e.due_date,
                 "days_overdue": (self.today - e.due_date).days,

@@ -54,10 +54,13 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+REFUSED_NOTE = "Gesendet, aber abgelehnt für: "  # then "address (code message); …" (read by the delivery loop)
+
+
 def _refused_note(refused: dict[str, aiosmtplib.SMTPResponse]) -> str | None:
     if not refused:
         return None
-    return "Gesendet, aber abgelehnt für: " + "; ".join(f"{a} ({r.code} {r.message})" for a, r in refused.items())
+    return REFUSED_NOTE + "; ".join(f"{a} ({r.code} {r.message})" for a, r in refused.items())
 
 
 class _TrackingSMTP(aiosmtplib.SMTP):
