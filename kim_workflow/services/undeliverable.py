@@ -4,7 +4,8 @@ to the next reachable contact, and the ministry is told once when a Kommune has 
 Called for the outbox rows a delivery-problem report covers (:func:`~kim_workflow.services.delivery_problems.
 report_new_problems`), in its transaction: every row is handled exactly once, as it is marked reported with it.
 A bounce is permanent when the server answered 5xx (at RCPT or DATA) or kept answering 4xx until the retries were
-used up; a connection that could not be made says nothing about an address and marks nothing.
+used up; a connection that could not be made, or a refused envelope sender (MAIL FROM), says nothing about an
+address and marks nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from kim_workflow.core.registry import display_name
 from kim_workflow.core.reminders import DeliverableState, KommuneDeliverables, PlannedReminder, outstanding
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, DomainEvent, Kommune, OutboxMessage
-from kim_workflow.email.dispatcher.transport import REFUSED_NOTE
+from kim_workflow.email.dispatcher.transport import REFUSED_NOTE, SENDER_REFUSED
 from kim_workflow.email.keys import kommune_ref, outbox_key, stage_in_key, stage_occasion, unreachable_occasion
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail, enqueue
@@ -67,7 +68,7 @@ def permanent_bounces(session: Session, rows: Sequence[OutboxMessage]) -> list[B
     bounces = []
     for row in failed:
         code = codes.get(id_of(row))
-        if code is not None and 400 <= code < 600:
+        if code is not None and 400 <= code < 600 and SENDER_REFUSED not in (row.last_error or ""):
             reason = (row.last_error or str(code))[:2000]
             bounces.append(Bounce(row, dict.fromkeys([a.lower() for a in [row.recipient, *row.cc]], reason), True))
     for row in rows:

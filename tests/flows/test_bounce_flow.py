@@ -13,8 +13,7 @@ from flows.daily_sweep import daily_sweep
 from kim_workflow.core.domain import OutboxStatus
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.models import Contact, OutboxMessage
-from tests.flows.test_cycle_flows import MAINZ
-from tests.flows.test_cycle_flows import year_env as cycle_env
+from tests.flows.test_cycle_flows import MAINZ, open_year_2026
 from tests.integration.test_bounces import dsn
 from tests.support.imap import ImapServer
 from tests.support.smtp import SmtpServer
@@ -37,7 +36,7 @@ def bounce_env(
         "PASSWORD": imap_server.mailbox.password, "TLS": "none", "ALLOW_PLAINTEXT_ON_LOOPBACK": "true",
     }.items():  # fmt: skip
         monkeypatch.setenv(f"KIM_BOUNCE_IMAP_{name}", value)
-    return cycle_env.__wrapped__(kim_flow_env, smtp_server, monkeypatch)  # type: ignore[attr-defined]
+    return open_year_2026(kim_flow_env, smtp_server, monkeypatch)
 
 
 def test_bounce_check_fails_the_reminder_marks_the_address_and_a_second_run_does_nothing(

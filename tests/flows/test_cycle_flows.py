@@ -26,6 +26,11 @@ MAINZ = "07315000"
 
 @pytest.fixture
 def year_env(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    return open_year_2026(kim_flow_env, smtp_server, monkeypatch)
+
+
+def open_year_2026(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """36 Kommunen with an integration manager each, 2026 opened through the flow, SMTP at ``smtp_server``."""
     monkeypatch.setenv("KIM_SMTP_HOST", smtp_server.host)
     monkeypatch.setenv("KIM_SMTP_PORT", str(smtp_server.port))
     engine = make_engine(kim_flow_env)

@@ -199,3 +199,15 @@ def test_contacts_list_shows_the_mark_and_activate_clears_it(
     assert activated.exit_code == 0 and "Markierung „nicht zustellbar“ entfernt" in activated.output
     assert "davon 0 nicht zustellbar" in runner.invoke(app, ["contacts", "list"]).output
     engine.dispose()
+
+
+def test_a_refused_sender_marks_no_address(cycle: Engine, loop_settings: Settings, smtp_server: SmtpServer) -> None:
+    smtp_server.handler.behaviour.reject_mail_from_553 = True
+    run_day(cycle, loop_settings, R42)
+    rows = outbox(cycle)
+    reminders = [m for m in rows if m.kind == "deliverable_reminder"]
+    assert len(reminders) == 3 and {m.status for m in reminders} == {OutboxStatus.FAILED}
+    assert all("Absender abgelehnt (MAIL FROM): 553" in (m.last_error or "") for m in reminders)
+    with session_scope(cycle) as session:
+        assert session.exec(select(Contact).where(col(Contact.undeliverable_at).is_not(None))).all() == []
+    assert {m.kind for m in rows} == {"deliverable_reminder", "delivery_failed"}
