@@ -79,6 +79,18 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="how long a dispatch waits out a lost database connection"
     )
 
+    # the mailbox where bounces (delivery status notifications) arrive; unset: no bounce check
+    bounce_imap_host: str | None = None
+    bounce_imap_port: int = Field(default=993, ge=1, le=65535)
+    bounce_imap_user: str | None = None
+    bounce_imap_password: SecretStr | None = None
+    bounce_imap_mailbox: str = "INBOX"
+    bounce_imap_tls: SmtpTls = SmtpTls.IMPLICIT
+    bounce_imap_timeout_seconds: float = Field(default=30.0, gt=0)
+    bounce_imap_allow_plaintext_on_loopback: bool = Field(
+        default=False, description="log in to the bounce mailbox without TLS, only on this machine"
+    )
+
     @model_validator(mode="after")
     def _derive_database_url(self) -> Settings:
         if not self.database_url:

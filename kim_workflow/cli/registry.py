@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kim_workflow import app as kim_app
     from kim_workflow.db import migrate
     from kim_workflow.email import formatting
-    from kim_workflow.services import contact_import, registry
+    from kim_workflow.services import contact_import, lookups, registry, undeliverable
     from kim_workflow.services.contact_import import ImportResult
 else:
     kim_app = lazy_module("kim_workflow.app")
@@ -35,6 +35,8 @@ else:
     contact_import = lazy_module("kim_workflow.services.contact_import")
     migrate = lazy_module("kim_workflow.db.migrate")
     registry = lazy_module("kim_workflow.services.registry")
+    lookups = lazy_module("kim_workflow.services.lookups")
+    undeliverable = lazy_module("kim_workflow.services.undeliverable")
 
 db_app = typer.Typer(cls=KimGroup, help="Datenbank-Schema (Alembic-Migrationen).", no_args_is_help=True)
 contacts_app = typer.Typer(cls=KimGroup, help="Ansprechpersonen der Kommunen.", no_args_is_help=True)
@@ -140,18 +142,48 @@ def contacts_deactivate(email: str, actor: Actor = "cli") -> None:
 
 @contacts_app.command("activate")
 def contacts_activate(email: str, actor: Actor = "cli") -> None:
-    """Activate every contact with this address again."""
+    """Activate every contact with this address again (and take off a mark "nicht zustellbar")."""
     _set_active(email, active=True, actor=actor)
 
 
 def _set_active(email: str, *, active: bool, actor: str) -> None:
     kim = ready_app()
     with session_scope(kim.engine) as session:
-        count = registry.set_contact_active(session, email=email, active=active, now=utc_now(), actor=actor)
+        now = utc_now()
+        count = registry.set_contact_active(session, email=email, active=active, now=now, actor=actor)
+        cleared = undeliverable.clear_undeliverable(session, email=email, now=now, actor=actor) if active else 0
     if not count:
         err.print(f"Keine Ansprechperson mit der Adresse {email!r}.", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
     console.print(f"{formatting.plural(count, 'Eintrag', 'Einträge')} {'aktiviert' if active else 'deaktiviert'}.")
+    if cleared:
+        console.print("Markierung „nicht zustellbar“ entfernt: die Adresse wird wieder angeschrieben.")
+
+
+@contacts_app.command("list")
+def contacts_list() -> None:
+    """Table of all contacts: Kommune, role, address and whether it can be reached."""
+    kim = ready_app()
+    table = Table(title="Ansprechpersonen")
+    for column in ("AGS", "Name", "E-Mail", "Rolle", "Status"):
+        table.add_column(column)
+    undeliverable_count = 0
+    with session_scope(kim.engine) as session:
+        contacts = lookups.all_contacts(session)
+        for contact, ags in contacts:
+            state = "aktiv" if contact.active else "inaktiv"
+            if contact.undeliverable_at is not None:
+                undeliverable_count += 1
+                day = contact.undeliverable_at.astimezone(kim.settings.tz)
+                state = f"nicht zustellbar seit {day:%d.%m.%Y}: {contact.undeliverable_reason or '—'}"
+            style = "red" if contact.undeliverable_at is not None else None
+            table.add_row(escape(ags or "—"), escape(contact.name), escape(contact.email), contact.role.value,
+                          escape(state), style=style)  # fmt: skip
+    console.print(table)
+    console.print(
+        f"{formatting.plural(len(contacts), 'Ansprechperson', 'Ansprechpersonen')}, davon "
+        f"{undeliverable_count} nicht zustellbar."
+    )
 
 
 @kommunen_app.command("list")

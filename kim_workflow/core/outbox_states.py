@@ -10,6 +10,7 @@ these rules are written here only. Every event has exactly one target status::
                           |                  `----interrupt-------> unknown  (dead dispatcher, stale)
                           `--release--> pending  (never on the wire: attempt given back)
     failed, unknown --resend--> pending;  failed, unknown --dismiss--> dismissed  (operator)
+    sent, unknown --record_bounce--> failed  (a bounce report by email after the server had accepted)
 
 Outcomes may also be recorded for a still ``claimed`` row (a message the dispatch stopped before it was sent
 is released with ``record_retry``), ``start`` may be repeated after a lost connection, and a server's 250 wins
@@ -34,6 +35,7 @@ class OutboxEvent(StrEnum):
     RECORD_RETRY = "record_retry"
     RECORD_FAILED = "record_failed"
     RECORD_UNKNOWN = "record_unknown"
+    RECORD_BOUNCE = "record_bounce"  # a delivery status notification arrived later: the server gave up
     RESEND = "resend"  # operator
     DISMISS = "dismiss"  # operator
 
@@ -48,9 +50,9 @@ TRANSITIONS: Mapping[OutboxStatus, Mapping[OutboxEvent, OutboxStatus]] = Mapping
         _S.PENDING: MappingProxyType({_E.CLAIM: _S.CLAIMED}),
         _S.CLAIMED: MappingProxyType({_E.START: _S.SENDING, _E.RELEASE: _S.PENDING, **_OUTCOMES}),
         _S.SENDING: MappingProxyType({_E.START: _S.SENDING, _E.INTERRUPT: _S.UNKNOWN, **_OUTCOMES}),
-        _S.SENT: MappingProxyType({}),
+        _S.SENT: MappingProxyType({_E.RECORD_BOUNCE: _S.FAILED}),
         _S.FAILED: MappingProxyType(_OPERATOR),
-        _S.UNKNOWN: MappingProxyType({_E.RECORD_SENT: _S.SENT, **_OPERATOR}),
+        _S.UNKNOWN: MappingProxyType({_E.RECORD_SENT: _S.SENT, _E.RECORD_BOUNCE: _S.FAILED, **_OPERATOR}),
         _S.DISMISSED: MappingProxyType({}),
     }
 )

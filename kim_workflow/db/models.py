@@ -71,6 +71,9 @@ class Contact(SQLModel, table=True):
     active: bool = True
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
+    # set when a mail server refused the address for good; cleared by an import or an edit of the contact
+    undeliverable_at: datetime | None = _ts()
+    undeliverable_reason: str | None = Field(default=None, max_length=2000)
 
 
 class Cycle(SQLModel, table=True):

@@ -39,6 +39,11 @@ def application_ref(ags: str, year: int) -> str:
     return f"application:{ags}:year:{year}"
 
 
+def kommune_ref(ags: str) -> str:
+    """A Kommune as such (not a year): e.g. that it cannot be reached."""
+    return f"kommune:{ags}"
+
+
 def refs_of_year(year: int) -> str:
     """A ``LIKE`` pattern matching every deliverable and application ref of ``year``."""
     return f"%:year:{year}"
@@ -126,6 +131,11 @@ def deadline_calendar_uid(year: int, ags: str, sender_domain: str) -> str:
 
 def incident_occasion(first: int, last: int, count: int) -> str:
     return f"incident:{first}-{last}:{count}"
+
+
+def unreachable_occasion(outbox_id: int) -> str:
+    """The incident that left a Kommune without a reachable address: the outbox row whose bounce did it."""
+    return f"unreachable:outbox:{outbox_id}"
 
 
 def stage_in_key(key: str) -> str | None:

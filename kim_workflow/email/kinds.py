@@ -23,3 +23,4 @@ class MessageKind(StrEnum):
     MEETING_REMINDER = "meeting_reminder"
     MEETING_MINUTES = "meeting_minutes"
     DELIVERY_FAILED = "delivery_failed"  # operator digest to the ministry: emails failed or became unknown
+    KOMMUNE_UNREACHABLE = "kommune_unreachable"  # to the ministry: every address of a Kommune bounced

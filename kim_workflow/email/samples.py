@@ -207,6 +207,28 @@ DELIVERY_FAILED: Mapping[str, Any] = {
     "reported_at": datetime(2026, 12, 1, 9, 30, tzinfo=_BERLIN),
 }
 
+KOMMUNE_UNREACHABLE: Mapping[str, Any] = {
+    "recipient_name": None,
+    "kommune_name": "Landkreis Mainz-Bingen",
+    "ags": "07339000",
+    "addresses": [
+        {
+            "name": "Anna Müller",
+            "email": "integration@kreis-beispiel.example",
+            "role": "Integrationsmanagement",
+            "reason": "550 5.1.1 Mailbox unavailable",
+        },
+        {
+            "name": "Jonas Schmidt",
+            "email": "vertretung@kreis-beispiel.example",
+            "role": "Vertretung",
+            "reason": "550 5.1.1 User unknown",
+        },
+    ],
+    "failed_subject": "Erinnerung: Jahresbericht und Fragebogen 2026 fällig am 15.12.2026",
+    "reported_at": datetime(2026, 11, 3, 9, 30, tzinfo=_BERLIN),
+}
+
 # Fictitious recipients for previews: ministry notices go to the ministry, everything else to a Kommune.
 MINISTRY_ADDRESS = "integration@mffki.rlp.example"
 KOMMUNE_ADDRESS = "integrationsmanagement@mainz-bingen.example"

@@ -12,7 +12,7 @@ deliverables are ``DeliverableKind`` (or its value), ``meeting_type``/``organise
 must be present but may be ``None`` (so must ``remark``, an early receipt's note). Lists: ``required_documents``,
 ``agenda``, ``changes``, ``attachment_names`` hold ``str``; ``grant_lines`` ``{label, amount}``; ``entries``
 ``{ags, kommune_name, outstanding, due_date, days_overdue}``; ``problems`` ``{outbox_id, kind, recipient, subject,
-status, attempts, error}``.
+status, attempts, error}``; ``addresses`` ``{name, email, role, reason}`` (role as German text).
 """
 
 from __future__ import annotations
@@ -156,6 +156,10 @@ _SPECS = (
     MessageSpec(
         _K.DELIVERY_FAILED, "Zustellprobleme (Betrieb)", Audience.OPERATORS,
         _keys({"problems", "count", "open_total", "reported_at"}), samples.DELIVERY_FAILED,
+    ),
+    MessageSpec(
+        _K.KOMMUNE_UNREACHABLE, "Kommune nicht erreichbar (Ministerium)", Audience.MINISTRY,
+        _keys({"kommune_name", "ags", "addresses", "failed_subject", "reported_at"}), samples.KOMMUNE_UNREACHABLE,
     ),
 )  # fmt: skip
 

@@ -158,3 +158,14 @@ class MeetingReminders:
     meetings: list[str]
     years: list[int]
     dispatch: DispatchSummary | None = None
+
+
+@dataclass(frozen=True)
+class BounceSummary:
+    """One poll of the bounce mailbox: messages read, what each was (failed, partial, known, …), errors (German)."""
+
+    configured: bool = True
+    read: int = 0
+    handled: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    summary: str = ""

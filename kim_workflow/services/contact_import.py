@@ -4,6 +4,7 @@ Contacts are matched by Kommune, address (domain in ASCII form) and role. ``merg
 file holds and leaves every other contact as it is; ``replace`` also deactivates the active contacts missing from
 the file. A deactivated contact is reactivated only when its row is in the file *and* ``reactivate`` is set
 (otherwise it is listed as kept deactivated): a file that lags behind a deliberate deactivation must not undo it.
+A row for a contact whose address bounced clears that mark.
 Every change is one domain event (ids, roles and field names only, never an address or a name).
 """
 
@@ -63,6 +64,7 @@ class ImportResult:
 
 
 Key = tuple[int | None, str, str]
+UNDELIVERABLE = "undeliverable_at"  # the field a row of the file clears: the address bounced before
 
 
 def import_contacts(
@@ -145,6 +147,8 @@ def _plan_row(
     if contact is None:
         return change(ChangeKind.CREATED)
     fields = tuple(name for name, value in _wanted(row, columns).items() if getattr(contact, name) != value)
+    if contact.undeliverable_at is not None:  # the file confirms the address: the bounce mark goes
+        fields += (UNDELIVERABLE,)
     if not contact.active:
         return change(ChangeKind.REACTIVATED if reactivate else ChangeKind.KEPT_INACTIVE, fields)
     return change(ChangeKind.CHANGED, fields) if fields else None
@@ -177,7 +181,10 @@ def _apply_change(
     if change.kind is ChangeKind.KEPT_INACTIVE:
         return
     for name in change.fields:
-        setattr(contact, name, getattr(row, name))
+        if name == UNDELIVERABLE:
+            contact.undeliverable_at, contact.undeliverable_reason = None, None
+        else:
+            setattr(contact, name, getattr(row, name))
     contact.updated_at = now
     payload: dict[str, object] = {"source": "import", "fields": list(change.fields)}
     if change.kind is ChangeKind.REACTIVATED:

@@ -1,6 +1,8 @@
 """Telling the ministry about emails that could not be delivered: one digest per incident, never one per retry.
 
-An incident is the set of outbox rows that became ``failed`` or ``unknown`` since the last notice. The digest is
+An incident is the set of outbox rows that became ``failed`` or ``unknown`` (or were sent with some recipients
+refused) since the last notice; the addresses refused for good are marked and the Kommune is written to at its
+next address (:mod:`kim_workflow.services.undeliverable`) in the same transaction. The digest is
 queued (keyed by the rows it covers) in the same transaction that marks them reported, so a rerun or a second
 dispatcher finds nothing left to report. Notices about notices are not sent (they would loop).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -19,10 +22,12 @@ from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import OutboxMessage
 from kim_workflow.email.dispatcher import dispatch_sync
 from kim_workflow.email.dispatcher.outcomes import DispatchReport
+from kim_workflow.email.dispatcher.transport import REFUSED_NOTE
 from kim_workflow.email.keys import incident_occasion, outbox_range_ref
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import enqueue
 from kim_workflow.services.mailer import Mailer, Recipient
+from kim_workflow.services.undeliverable import handle_bounces
 from kim_workflow.settings import Settings
 
 PROBLEM_STATES = OPERATOR_STATUSES  # failed, unknown: waiting for the operator
@@ -50,10 +55,13 @@ class DeliveryReport:
 
 def report_new_problems(session: Session, settings: Settings, *, now: datetime) -> DeliveryReport:
     """Queue one ``delivery_failed`` digest for every failed/unknown email not reported yet, and mark them."""
+    partly_refused = sa.and_(
+        col(OutboxMessage.status) == OutboxStatus.SENT, col(OutboxMessage.last_error).startswith(REFUSED_NOTE)
+    )
     rows = session.exec(
         select(OutboxMessage)
         .where(
-            col(OutboxMessage.status).in_(PROBLEM_STATES),
+            sa.or_(col(OutboxMessage.status).in_(PROBLEM_STATES), partly_refused),
             col(OutboxMessage.problem_reported_at).is_(None),
             col(OutboxMessage.kind) != MessageKind.DELIVERY_FAILED.value,
         )
@@ -63,6 +71,7 @@ def report_new_problems(session: Session, settings: Settings, *, now: datetime) 
     if not rows:
         return DeliveryReport([], False)
     problems = [_problem(row) for row in rows]
+    handle_bounces(session, settings, rows, now=now)
     mailer = Mailer(settings)
     first, last = problems[0].outbox_id, problems[-1].outbox_id
     open_total = session.exec(
@@ -127,7 +136,11 @@ class DeliveryRound:
         ]
 
 
-_STATUS_DE = {OutboxStatus.FAILED: "fehlgeschlagen", OutboxStatus.UNKNOWN: "ungeklärt"}
+_STATUS_DE = {
+    OutboxStatus.FAILED: "fehlgeschlagen",
+    OutboxStatus.UNKNOWN: "ungeklärt",
+    OutboxStatus.SENT: "teilweise abgelehnt",
+}
 
 
 def dispatch_and_report(

@@ -51,11 +51,36 @@ def active_contacts_by_kommune(session: Session, kommune_ids: list[int] | None =
     return grouped
 
 
+def all_contacts(session: Session) -> list[tuple[Contact, str | None]]:
+    """Every contact with its Kommune's AGS (None for ministry and DBKI), by AGS, role and address."""
+    rows = session.exec(select(Contact, Kommune.ags).join(Kommune, isouter=True)).all()
+    return sorted(rows, key=lambda r: (r[1] or "", r[0].role.value, r[0].email.lower()))
+
+
 def split_recipients(contacts: list[Contact]) -> tuple[list[Contact], list[Contact]]:
-    """(To, Cc): integration managers (or else the role mailbox) get the email, deputies are in Cc."""
-    managers = [c for c in contacts if c.role is ContactRole.INTEGRATION_MANAGER]
-    mailboxes = [c for c in contacts if c.role is ContactRole.ROLE_MAILBOX]
-    deputies = [c for c in contacts if c.role is ContactRole.DEPUTY]
-    primary = managers or mailboxes or deputies
-    cc = [c for c in deputies if c not in primary]
-    return primary, cc
+    """(To, Cc) among the reachable contacts (addresses not marked undeliverable).
+
+    Integration managers get the email, deputies are in Cc. When every manager's address bounced, the deputies
+    stand in (then the role mailbox); a Kommune without any manager is written to at its role mailbox (or else
+    its deputies), deputies in Cc. Empty To: nobody is left who can be reached.
+    """
+    reachable = [c for c in contacts if c.undeliverable_at is None]
+    managers = [c for c in reachable if c.role is ContactRole.INTEGRATION_MANAGER]
+    mailboxes = [c for c in reachable if c.role is ContactRole.ROLE_MAILBOX]
+    deputies = [c for c in reachable if c.role is ContactRole.DEPUTY]
+    if managers:
+        return managers, deputies
+    if any(c.role is ContactRole.INTEGRATION_MANAGER for c in contacts):  # the managers' addresses bounced
+        return deputies or mailboxes, []
+    primary = mailboxes or deputies
+    return primary, [c for c in deputies if c not in primary]
+
+
+def unreachable(contacts: list[Contact]) -> bool:
+    """Whether a Kommune has contacts but every address that would be written to bounced."""
+    return bool(contacts) and not split_recipients(contacts)[0]
+
+
+def no_contact_note(contacts: list[Contact]) -> str:
+    """What the ministry's digest says of a Kommune nobody can be written to."""
+    return " (nicht zustellbar!)" if unreachable(contacts) else " (keine aktive Ansprechperson!)"

@@ -16,6 +16,7 @@ from kim_workflow.email.keys import deliverable_ref, refs_of_year
 from kim_workflow.services.lookups import cycle_for
 
 REMINDER_KINDS = ("deliverable_reminder", "overdue_notice")
+UNDELIVERABLE_DE = " nicht zustellbar"  # "Erinnerung nicht zustellbar am 03.11.2026": nobody received it
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,16 @@ def status_matrix(session: Session, *, year: int, today: date) -> list[StatusRow
 
 def _last_reminders(session: Session, year: int) -> dict[str, tuple[datetime, str]]:
     rows = session.exec(
-        select(OutboxMessage.subject_ref, OutboxMessage.kind, OutboxMessage.created_at)
+        select(OutboxMessage.subject_ref, OutboxMessage.kind, OutboxMessage.created_at, OutboxMessage.status)
         .where(col(OutboxMessage.kind).in_(REMINDER_KINDS), col(OutboxMessage.subject_ref).like(refs_of_year(year)))
         .where(col(OutboxMessage.status) != OutboxStatus.DISMISSED)
-        .order_by(col(OutboxMessage.created_at))
+        .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
     ).all()
     labels = {"deliverable_reminder": "Erinnerung", "overdue_notice": "Mahnung"}
-    return {ref: (created, labels.get(kind, kind)) for ref, kind, created in rows}
+    return {  # the last one refused for good reached nobody (a re-send to the next contact comes later)
+        ref: (created, labels.get(kind, kind) + (UNDELIVERABLE_DE if status == OutboxStatus.FAILED.value else ""))
+        for ref, kind, created, status in rows
+    }
 
 
 def _attendance_counts(session: Session, year: int) -> dict[int, int]:

@@ -30,10 +30,17 @@ from kim_workflow.core.reminders import (
 from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune
 from kim_workflow.db.reminder_log import ReminderScope
 from kim_workflow.email.ics import calendar_attachment, deadline_event
-from kim_workflow.email.keys import deliverable_ref, due_dates_occasion, kommune_recipient, stage_occasion, year_ref
+from kim_workflow.email.keys import (
+    deadline_calendar_uid,
+    deliverable_ref,
+    due_dates_occasion,
+    kommune_recipient,
+    stage_occasion,
+    year_ref,
+)
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail
-from kim_workflow.services.lookups import active_contacts_by_kommune, split_recipients
+from kim_workflow.services.lookups import active_contacts_by_kommune, no_contact_note, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, logged, sent_stages, stage_rows
@@ -277,7 +284,7 @@ class _Composer:
         revision = max((d.due_revision for d in self.state.deliverables[kommune.ags]), default=0)
         labels = " und ".join(k.label_de for k in reminder.outstanding)
         content = deadline_event(
-            uid=f"kim-deadline-{self.year}-{kommune.ags}@{self.mailer.sender_domain}",
+            uid=deadline_calendar_uid(self.year, kommune.ags, self.mailer.sender_domain),
             summary=f"Abgabefrist KIM {self.year}: {labels}",
             description=f"Abgabe von {labels} (Kommunales Integrationsmanagement {self.year}) beim MFFKI.",
             due=reminder.due_date,
@@ -285,6 +292,9 @@ class _Composer:
             dtstamp=self.now,
         )
         return calendar_attachment(content, MessageKind.DELIVERABLE_REMINDER, "abgabefrist.ics")
+
+    def _id(self, ags: str) -> int:
+        return self.state.kommunen[ags].id
 
     def escalation(self, digest: EscalationDigest, to: list[Recipient], cc: list[Recipient]) -> NewEmail:
         """One digest to the first ministry contact, the others and the policy's ``escalation_cc`` in Cc.
@@ -295,7 +305,7 @@ class _Composer:
             {
                 "ags": e.ags,
                 "kommune_name": display_name(self.state.kommunen[e.ags].name, self.state.kommunen[e.ags].kind)
-                + ("" if e.has_active_contact else " (keine aktive Ansprechperson!)"),
+                + ("" if e.has_active_contact else no_contact_note(self.state.contacts.get(self._id(e.ags), []))),
                 "outstanding": list(e.outstanding),
                 "due_date": e.due_date,
                 "days_overdue": (self.today - e.due_date).days,

@@ -7,14 +7,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.db.engine import session_scope
-from kim_workflow.db.models import OutboxMessage
+from kim_workflow.db.models import Contact, OutboxMessage
 from kim_workflow.email.dispatcher import dispatch_sync
 from kim_workflow.services import registry
 from kim_workflow.services.cycles import open_cycle
+from kim_workflow.services.delivery_problems import dispatch_and_report
 from kim_workflow.services.notifications import record_submission_and_confirm
 from kim_workflow.services.submissions import extend_deadline
 from kim_workflow.services.sweep import sweep_day
@@ -48,7 +49,8 @@ def deputy(ags: str) -> str:
     return f"vertretung{ags}@kommune.example"
 
 
-def run_season(engine: Engine, settings: Settings) -> None:
+def run_season(engine: Engine, settings: Settings, *, bounces: bool = False) -> None:
+    """The season day by day; with ``bounces`` the dispatch runs the delivery loop (``dispatch_and_report``)."""
     contacts = "ags,name,email,role\n" + "".join(
         f"{a},Frau IM {a},{im(a)},integration_manager\n{a},Herr Vertretung {a},{deputy(a)},deputy\n"
         for a in AGS
@@ -77,8 +79,11 @@ def run_season(engine: Engine, settings: Settings) -> None:
                 )
         with session_scope(engine) as session:
             sweep_day(session, settings, today=day, now=at(day))
-        report = dispatch_sync(engine, settings, now=at(day) + timedelta(minutes=1))
-        assert report.failed == report.unknown == 0
+        if bounces:
+            dispatch_and_report(engine, settings, now=at(day) + timedelta(minutes=1))
+        else:
+            report = dispatch_sync(engine, settings, now=at(day) + timedelta(minutes=1))
+            assert report.failed == report.unknown == 0
         day += timedelta(days=1)
 
 
@@ -95,18 +100,17 @@ def received(engine: Engine, smtp: SmtpServer) -> dict[str, list[str]]:
     return {address: sorted(kinds) for address, kinds in result.items()}
 
 
+R42, R14, R3 = "deliverable_reminder:reminder-42", "deliverable_reminder:reminder-14", "deliverable_reminder:reminder-3"
+O1, O7 = "overdue_notice:overdue-1", "overdue_notice:overdue-7"
+
+
 @pytest.mark.timeout(300)
 def test_a_reporting_season_sends_exactly_the_expected_emails(
     engine: Engine, settings: Settings, smtp_server: SmtpServer
 ) -> None:
     run_season(engine, settings)
     got = received(engine, smtp_server)
-    r42, r14, r3 = (
-        "deliverable_reminder:reminder-42",
-        "deliverable_reminder:reminder-14",
-        "deliverable_reminder:reminder-3",
-    )
-    o1, o7, confirmation = "overdue_notice:overdue-1", "overdue_notice:overdue-7", "submission_confirmation"
+    r42, r14, r3, o1, o7, confirmation = R42, R14, R3, O1, O7, "submission_confirmation"
     expected: dict[str, list[str]] = {}
     for ags in EARLY:
         expected[im(ags)] = expected[deputy(ags)] = sorted([r42, confirmation, confirmation])
@@ -129,3 +133,26 @@ def test_a_reporting_season_sends_exactly_the_expected_emails(
     for ags in [*EARLY, *JUST_IN_TIME, *LATE, EXTENDED]:
         assert ags not in text
     assert sum(smtp_server.handler.received_ids().values()) == len(smtp_server.handler.received_ids())
+
+
+@pytest.mark.timeout(300)
+def test_a_manager_address_that_bounces_on_the_42_day_reminder_hands_over_to_the_deputy(
+    engine: Engine, settings: Settings, smtp_server: SmtpServer
+) -> None:
+    bounced = NEVER[0]
+    smtp_server.handler.behaviour.reject_rcpt_550 = {im(bounced)}
+    run_season(engine, settings, bounces=True)
+    got = received(engine, smtp_server)
+    assert im(bounced) not in got
+    assert got[deputy(bounced)] == sorted([R42, R14, R3, O1, O7])  # the 42-day one in Cc, then in To
+    assert got[deputy(NEVER[1])] == got[im(NEVER[1])] == sorted([R42, R14, R3, O1, O7])
+    assert got[settings.ministry_escalation_address] == ["delivery_failed", "escalation_digest"]
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.subject_ref == f"kommune:{bounced}:year:2026")
+            .order_by(col(OutboxMessage.id))
+        )
+        assert [(m.recipient, m.cc) for m in rows] == [(im(bounced), [deputy(bounced)])] + [(deputy(bounced), [])] * 4
+        [marked] = session.exec(select(Contact).where(Contact.undeliverable_at.is_not(None))).all()  # type: ignore[union-attr]
+        assert marked.email == im(bounced)

@@ -108,6 +108,7 @@ def commands(folder: Path) -> dict[str, Spec]:
         "contacts import": {"#1": in_file(st.one_of(contacts_csv, file_bytes), folder, odd=False), "--actor": text},
         "contacts deactivate": {"#1": email, "--actor": text},
         "contacts activate": {"#1": email},
+        "contacts list": {},
         "cycle open": {"--year": year, "--actor": text},
         "submission record": {"--ags": ags, "--year": year, "--kind": kind, "--received-on": day, "--actor": text},
         "deadline extend": {"--ags": ags, "--year": year, "--until": day, "--reason": text, "--actor": text},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,7 +27,12 @@ MAINZ = "07315000"
 
 
 @pytest.fixture
-def year_env(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+def year_env(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    return open_year_2026(kim_flow_env, smtp_server, monkeypatch)
+
+
+def open_year_2026(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """36 Kommunen with an integration manager each, 2026 opened through the flow, SMTP at ``smtp_server``."""
     monkeypatch.setenv("KIM_SMTP_HOST", smtp_server.host)
     monkeypatch.setenv("KIM_SMTP_PORT", str(smtp_server.port))
     engine = make_engine(kim_flow_env)
@@ -36,7 +42,7 @@ def year_env(kim_flow_env: str, smtp_server: SmtpServer, monkeypatch: pytest.Mon
     with session_scope(engine) as session:
         registry.seed_kommunen(session, now=NOW)
         registry.import_contacts(session, contacts, now=NOW, actor="t")
-    write_all_active(tmp_path / "data" / "policies")  # a year without applications: all 36 owe their reports
+    write_all_active(Path(os.environ["KIM_DATA_DIR"]) / "policies")  # a year without applications: all 36 owe
     open_cycle(year=2026, actor="test")
     return kim_flow_env
 

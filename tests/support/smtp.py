@@ -33,6 +33,7 @@ class Behaviour:
     """How the server answers; change it between or during a test."""
 
     reject_rcpt_550: set[str] = field(default_factory=set)
+    reject_mail_from_553: bool = False  # refuse our envelope sender (a misconfigured relay)
     temp_fail_ratio: float = 0.0  # share of distinct messages that get one 451 at DATA
     temp_fail_all: bool = False
     data_delay_seconds: float = 0.0
@@ -46,6 +47,15 @@ class RecordingHandler:
         self.attempts: Counter[str] = Counter()
         self._failed_once: set[str] = set()
         self._lock = threading.Lock()
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if self.behaviour.reject_mail_from_553:
+            return "553 5.7.1 Sender address rejected: not owned by user"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]

@@ -41,6 +41,8 @@ EXPECTED = {
     (S.UNKNOWN, E.DISMISS): S.DISMISSED,
     (S.FAILED, E.RESEND): S.PENDING,
     (S.FAILED, E.DISMISS): S.DISMISSED,
+    (S.SENT, E.RECORD_BOUNCE): S.FAILED,  # a delivery status notification by email, after the 250
+    (S.UNKNOWN, E.RECORD_BOUNCE): S.FAILED,
 }
 INVALID = [(s, e) for s in S for e in E if (s, e) not in EXPECTED]
 
@@ -84,11 +86,15 @@ def test_the_store_statements_read_these_sources() -> None:
     assert sources(E.RECORD_RETRY) == sources(E.RECORD_FAILED) == sources(E.RECORD_UNKNOWN) == (S.CLAIMED, S.SENDING)
     assert sources(E.RELEASE) == (S.CLAIMED,) and sources(E.INTERRUPT) == (S.SENDING,)
     assert OPERATOR_STATUSES == sources(E.RESEND) == sources(E.DISMISS) == (S.FAILED, S.UNKNOWN)
+    assert sources(E.RECORD_BOUNCE) == (S.SENT, S.UNKNOWN) and target(E.RECORD_BOUNCE) is S.FAILED
 
 
 def test_final_and_initial_statuses() -> None:
-    assert {S.SENT, S.DISMISSED} == FINAL_STATUSES
-    assert allowed_events(S.SENT) == () and "keine (Endstatus)" in str(InvalidOutboxTransition(S.SENT, E.RESEND))
+    assert {S.DISMISSED} == FINAL_STATUSES  # a sent email may still bounce later (record_bounce)
+    assert allowed_events(S.SENT) == (E.RECORD_BOUNCE,)
+    assert allowed_events(S.DISMISSED) == () and "keine (Endstatus)" in str(
+        InvalidOutboxTransition(S.DISMISSED, E.RESEND)
+    )
     assert INITIAL_STATUS is S.PENDING
 
 

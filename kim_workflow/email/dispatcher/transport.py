@@ -21,6 +21,8 @@ from kim_workflow.settings import Settings, SmtpTls
 def classify(exc: BaseException, *, payload_sent: bool) -> tuple[Result, int | None, str]:
     """The result of a failed send: retry (4xx, no payload sent), failed (5xx) or unknown (no reply to DATA)."""
     code = _code(exc)
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused):  # our envelope sender, not any recipient's address
+        return (Result.RETRY if 400 <= exc.code < 500 else Result.FAILED), code, SENDER_REFUSED + error_text(exc)
     if code is not None and 400 <= code < 500:
         return Result.RETRY, code, f"Vorübergehend abgelehnt: {error_text(exc)}"
     if code is not None and 500 <= code < 600:
@@ -54,10 +56,14 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+SENDER_REFUSED = "Absender abgelehnt (MAIL FROM): "  # says nothing about the recipients' addresses
+REFUSED_NOTE = "Gesendet, aber abgelehnt für: "  # then "address (code message); …" (read by the delivery loop)
+
+
 def _refused_note(refused: dict[str, aiosmtplib.SMTPResponse]) -> str | None:
     if not refused:
         return None
-    return "Gesendet, aber abgelehnt für: " + "; ".join(f"{a} ({r.code} {r.message})" for a, r in refused.items())
+    return REFUSED_NOTE + "; ".join(f"{a} ({r.code} {r.message})" for a, r in refused.items())
 
 
 class _TrackingSMTP(aiosmtplib.SMTP):
