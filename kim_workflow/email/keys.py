@@ -7,6 +7,7 @@ must keep producing byte-identical keys (``tests/unit/test_keys.py`` pins some).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from datetime import date
 
@@ -32,6 +33,15 @@ def outbox_key(kind: str, subject_ref: str, recipient: str, occasion: str) -> st
 def deliverable_ref(ags: str, year: int) -> str:
     """Everything about one Kommune's deliverables in one year."""
     return f"kommune:{ags}:year:{year}"
+
+
+_DELIVERABLE_REF = re.compile(r"kommune:(?P<ags>\d{8}):year:(?P<year>\d{4})")
+
+
+def parse_deliverable_ref(ref: str) -> tuple[str, int] | None:
+    """``(ags, year)`` of a :func:`deliverable_ref`, else None."""
+    match = _DELIVERABLE_REF.fullmatch(ref)
+    return (match["ags"], int(match["year"])) if match else None
 
 
 def application_ref(ags: str, year: int) -> str:
@@ -82,9 +92,12 @@ def kommune_recipient(ags: str) -> str:
 STAGE = "stage:"
 
 
+DUE = "due:"
+
+
 def stage_occasion(stage: str, due: date) -> str:
     """A ladder stage for a due date (deliverables, application window)."""
-    return f"{STAGE}{stage}|due:{due.isoformat()}"
+    return f"{STAGE}{stage}|{DUE}{due.isoformat()}"
 
 
 def meeting_stage_occasion(stage: str, day: date) -> str:
@@ -141,3 +154,12 @@ def unreachable_occasion(outbox_id: int) -> str:
 def stage_in_key(key: str) -> str | None:
     """The ``stage:`` part of an outbox key, if it has one."""
     return next((part[len(STAGE) :] for part in key.split("|") if part.startswith(STAGE)), None)
+
+
+def due_in_key(key: str) -> date | None:
+    """The ``due:`` date of an outbox key made with :func:`stage_occasion`, if it has one."""
+    text = next((part[len(DUE) :] for part in key.split("|") if part.startswith(DUE)), None)
+    try:
+        return None if text is None else date.fromisoformat(text)
+    except ValueError:
+        return None

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from kim_workflow.core.calendar import next_working_day
-from kim_workflow.core.domain import ContactRole, CycleStatus, DeliverableKind, DeliverableStatus, KommuneKind
+from kim_workflow.core.domain import ContactRole, CycleStatus
 from kim_workflow.core.ladder import parse_stages
 from kim_workflow.core.policy import YearPolicy
-from kim_workflow.core.registry import display_name
 from kim_workflow.core.reminders import (
     DeliverableState,
-    EscalationDigest,
     KommuneDeliverables,
-    PlannedReminder,
     ReminderPlan,
     SentStage,
     Stage,
@@ -29,21 +25,13 @@ from kim_workflow.core.reminders import (
 )
 from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune
 from kim_workflow.db.reminder_log import ReminderScope
-from kim_workflow.email.ics import calendar_attachment, deadline_event
-from kim_workflow.email.keys import (
-    deadline_calendar_uid,
-    deliverable_ref,
-    due_dates_occasion,
-    kommune_recipient,
-    stage_occasion,
-    year_ref,
-)
-from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail
-from kim_workflow.services.lookups import active_contacts_by_kommune, no_contact_note, split_recipients
+from kim_workflow.services.lookups import split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, logged, sent_stages, stage_rows
+from kim_workflow.services.sweep_emails import ReminderComposer
+from kim_workflow.services.sweep_state import load_state, owed
 from kim_workflow.settings import Settings
 
 ESCALATION_REF = "ministry"
@@ -66,29 +54,6 @@ class YearSweep:
         return [f"{ags} {self.kommune_names.get(ags, '')}".strip() for ags in self.plan.without_contact]
 
 
-@dataclass(frozen=True, slots=True)
-class _KommuneRow:
-    id: int
-    ags: str
-    name: str
-    kind: KommuneKind
-
-
-@dataclass(frozen=True, slots=True)
-class _DeliverableRow:
-    kind: DeliverableKind
-    due_date: date
-    received_on: date | None
-    due_revision: int
-
-
-@dataclass(frozen=True)
-class _YearState:
-    kommunen: dict[str, _KommuneRow]
-    deliverables: dict[str, list[_DeliverableRow]]
-    contacts: dict[int, list[Contact]]
-
-
 def open_years(session: Session) -> list[int]:
     return list(session.exec(select(Cycle.year).where(col(Cycle.status) == CycleStatus.OPEN).order_by(col(Cycle.year))))
 
@@ -96,7 +61,7 @@ def open_years(session: Session) -> list[int]:
 def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today: date, now: datetime) -> YearSweep:
     """Read the year's state (four queries), plan with the pure ladder and compose every email."""
     year = policy.year
-    state = _load_state(session, year)
+    state = load_state(session, year)
     sent, escalated = _sent_stages(session, year)
     kommunen = [
         KommuneDeliverables(
@@ -110,7 +75,7 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
     ]
     plan = plan_reminders(today, policy.report, kommunen, escalation_sent_for=frozenset(escalated))
     sweep = YearSweep(year, plan, kommune_names={ags: k.name for ags, k in state.kommunen.items()})
-    composer = _Composer(Mailer(settings), year, today, now, state)
+    composer = ReminderComposer(Mailer(settings), year, today, now, state)
     for reminder in plan.reminders:
         sweep.emails.append(composer.reminder(reminder))
         sweep.log_rows += stage_rows(
@@ -163,7 +128,7 @@ def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
     year, rungs = policy.year, kommune_ladder(policy.report)
     escalation = Stage(StageKind.ESCALATION, policy.report.escalation_days_after)
     outstanding = sa.select(col(Deliverable.due_date)).where(
-        col(Deliverable.year) == year, col(Deliverable.received_on).is_(None), _owed()
+        col(Deliverable.year) == year, col(Deliverable.received_on).is_(None), owed()
     )
     for due in session.connection().execute(outstanding.distinct()).scalars():
         covering = rungs.covering(due, today)
@@ -176,7 +141,7 @@ def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
                 col(Deliverable.year) == year,
                 col(Deliverable.received_on).is_(None),
                 col(Deliverable.due_date) == due,
-                _owed(),
+                owed(),
             )
         )
         scope = ReminderScope.DELIVERABLE
@@ -187,40 +152,10 @@ def nothing_due(session: Session, *, policy: YearPolicy, today: date) -> bool:
     return True
 
 
-def _owed() -> sa.ColumnElement[bool]:
-    """Waived deliverables ("entfällt") are never reminded, never escalated."""
-    return col(Deliverable.status) != DeliverableStatus.WAIVED
-
-
 def _escalated(session: Session, year: int, due: date) -> bool:
     """Whether the digest for ``due`` was logged (under ``ESCALATION_STAGE``; any stage counts)."""
     query = sa.select(logged(scope=ReminderScope.ESCALATION, year=year, due=due, ref=ESCALATION_REF))
     return bool(session.connection().execute(query).scalar_one())
-
-
-def _load_state(session: Session, year: int) -> _YearState:
-    """Plain tuples, not ORM objects: a sweep over 36,000 Kommunen reads 72,000 deliverables."""
-    rows = session.connection().execute(
-        sa.select(
-            Kommune.id,
-            Kommune.ags,
-            Kommune.name,
-            Kommune.kind,  # type: ignore[call-overload]
-            Deliverable.kind,
-            Deliverable.due_date,
-            Deliverable.received_on,
-            Deliverable.due_revision,
-        )
-        .join(Kommune, col(Kommune.id) == col(Deliverable.kommune_id))
-        .where(col(Deliverable.year) == year, col(Kommune.active), _owed())
-        .order_by(col(Kommune.ags), col(Deliverable.kind))
-    )
-    kommunen: dict[str, _KommuneRow] = {}
-    deliverables: dict[str, list[_DeliverableRow]] = defaultdict(list)
-    for kommune_id, ags, name, kommune_kind, kind, due, received, revision in rows:
-        kommunen[ags] = _KommuneRow(kommune_id, ags, name, KommuneKind(kommune_kind))
-        deliverables[ags].append(_DeliverableRow(DeliverableKind(kind), due, received, revision))
-    return _YearState(kommunen, dict(deliverables), active_contacts_by_kommune(session))
 
 
 def _ministry_contacts(session: Session) -> list[Contact]:
@@ -239,84 +174,3 @@ def _sent_stages(session: Session, year: int) -> tuple[dict[str, set[SentStage]]
         else:
             sent[ref] |= {(stage, due) for stage in parse_stages(stages)}
     return sent, escalated
-
-
-@dataclass(frozen=True)
-class _Composer:
-    mailer: Mailer
-    year: int
-    today: date
-    now: datetime
-    state: _YearState
-
-    def reminder(self, reminder: PlannedReminder) -> NewEmail:
-        kommune = self.state.kommunen[reminder.ags]
-        to, cc = split_recipients(self.state.contacts[kommune.id])
-        context: dict[str, Any] = {
-            "kommune_name": display_name(kommune.name, kommune.kind),
-            "ags": kommune.ags,
-            "cycle_year": self.year,
-            "outstanding": list(reminder.outstanding),
-            "due_date": reminder.due_date,
-            "submission_address": self.mailer.submission_address,
-        }
-        if reminder.stage.kind is StageKind.REMINDER:
-            kind = MessageKind.DELIVERABLE_REMINDER
-            context["days_remaining"] = (reminder.due_date - self.today).days
-            attachments = [self._deadline_ics(kommune, reminder)]
-        else:
-            kind = MessageKind.OVERDUE_NOTICE
-            context["days_overdue"] = (self.today - reminder.due_date).days
-            context["respond_by"] = next_working_day(self.today + timedelta(days=7))
-            attachments = []
-        return self.mailer.compose(
-            kind,
-            subject_ref=deliverable_ref(kommune.ags, self.year),
-            occasion=stage_occasion(str(reminder.stage), reminder.due_date),
-            key_recipient=kommune_recipient(kommune.ags),
-            to=[Recipient.of(c) for c in to],
-            cc=[Recipient.of(c) for c in cc],
-            context=context,
-            attachments=attachments,
-        )
-
-    def _deadline_ics(self, kommune: _KommuneRow, reminder: PlannedReminder) -> Any:
-        revision = max((d.due_revision for d in self.state.deliverables[kommune.ags]), default=0)
-        labels = " und ".join(k.label_de for k in reminder.outstanding)
-        content = deadline_event(
-            uid=deadline_calendar_uid(self.year, kommune.ags, self.mailer.sender_domain),
-            summary=f"Abgabefrist KIM {self.year}: {labels}",
-            description=f"Abgabe von {labels} (Kommunales Integrationsmanagement {self.year}) beim MFFKI.",
-            due=reminder.due_date,
-            sequence=revision,
-            dtstamp=self.now,
-        )
-        return calendar_attachment(content, MessageKind.DELIVERABLE_REMINDER, "abgabefrist.ics")
-
-    def _id(self, ags: str) -> int:
-        return self.state.kommunen[ags].id
-
-    def escalation(self, digest: EscalationDigest, to: list[Recipient], cc: list[Recipient]) -> NewEmail:
-        """One digest to the first ministry contact, the others and the policy's ``escalation_cc`` in Cc.
-
-        Keyed by the first recipient's address, as before with the one configured address.
-        """
-        entries = [
-            {
-                "ags": e.ags,
-                "kommune_name": display_name(self.state.kommunen[e.ags].name, self.state.kommunen[e.ags].kind)
-                + ("" if e.has_active_contact else no_contact_note(self.state.contacts.get(self._id(e.ags), []))),
-                "outstanding": list(e.outstanding),
-                "due_date": e.due_date,
-                "days_overdue": (self.today - e.due_date).days,
-            }
-            for e in digest.entries
-        ]
-        return self.mailer.compose(
-            MessageKind.ESCALATION_DIGEST,
-            subject_ref=year_ref(self.year),
-            occasion=due_dates_occasion(digest.due_dates),
-            to=to,
-            cc=cc,
-            context={"cycle_year": self.year, "as_of": self.today, "entries": entries},
-        )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
@@ -24,18 +24,26 @@ from kim_workflow.core.reminders import DeliverableState, KommuneDeliverables, P
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, DomainEvent, Kommune, OutboxMessage
 from kim_workflow.email.dispatcher.transport import REFUSED_NOTE, SENDER_REFUSED
-from kim_workflow.email.keys import kommune_ref, outbox_key, stage_in_key, stage_occasion, unreachable_occasion
+from kim_workflow.email.keys import (
+    due_in_key,
+    kommune_ref,
+    outbox_key,
+    parse_deliverable_ref,
+    stage_in_key,
+    stage_occasion,
+    unreachable_occasion,
+)
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail, enqueue
-from kim_workflow.services import sweep
 from kim_workflow.services.lookups import active_contacts_by_kommune, id_of, split_recipients, unreachable
 from kim_workflow.services.mailer import Mailer, Recipient
+from kim_workflow.services.sweep_emails import ReminderComposer
+from kim_workflow.services.sweep_state import load_state
 from kim_workflow.settings import Settings
 
 ACTOR = "system:delivery"
 REMINDER_KINDS = frozenset({MessageKind.DELIVERABLE_REMINDER.value, MessageKind.OVERDUE_NOTICE.value})
 _REFUSED = re.compile(r"(?P<address>[^\s;()]+@[^\s;()]+) \((?P<code>\d{3}) (?P<text>[^;]*)\)")
-_DELIVERABLE_REF = re.compile(r"kommune:(?P<ags>\d{8}):year:(?P<year>\d{4})")
 ROLE_DE = {
     ContactRole.INTEGRATION_MANAGER: "Integrationsmanagement",
     ContactRole.DEPUTY: "Vertretung",
@@ -147,13 +155,16 @@ def handle_bounces(session: Session, settings: Settings, rows: Sequence[OutboxMe
 def _reminder_again(session: Session, mailer: Mailer, row: OutboxMessage, *, now: datetime) -> NewEmail | None:
     """The same reminder (same stage and due date) to the Kommune's next reachable contact, freshly rendered and
     keyed by that address (a rerun finds the key taken); None if nobody is left or nothing is outstanding."""
-    ref, stage_text = _DELIVERABLE_REF.fullmatch(row.subject_ref), stage_in_key(row.idempotency_key)
-    due_text = next((p[4:] for p in row.idempotency_key.split("|") if p.startswith("due:")), None)
-    if ref is None or stage_text is None or due_text is None:
+    ref, stage_text, due = (
+        parse_deliverable_ref(row.subject_ref),
+        stage_in_key(row.idempotency_key),
+        due_in_key(row.idempotency_key),
+    )
+    if ref is None or stage_text is None or due is None:
         return None
-    ags, year, due = ref["ags"], int(ref["year"]), date.fromisoformat(due_text)
+    ags, year = ref
     today = now.astimezone(mailer.settings.tz).date()
-    state = sweep._load_state(session, year)
+    state = load_state(session, year)
     kommune = state.kommunen.get(ags)
     if kommune is None or not split_recipients(state.contacts.get(kommune.id, []))[0]:
         return None
@@ -163,7 +174,7 @@ def _reminder_again(session: Session, mailer: Mailer, row: OutboxMessage, *, now
         return None
     stage = Stage.parse(stage_text)
     planned = PlannedReminder(ags, stage, due, still[0], stage.date_for(due))
-    email = sweep._Composer(mailer, year, today, now, state).reminder(planned)
+    email = ReminderComposer(mailer, year, today, now, state).reminder(planned)
     key = outbox_key(email.kind, email.subject_ref, email.recipient, stage_occasion(str(stage), due))
     return replace(email, idempotency_key=key)
 

@@ -64,3 +64,11 @@ def test_deadline_change_key_and_calendar_uid_are_pinned() -> None:
     )
     assert key == "deadline_changed|kommune:07315000:year:2026|deadline:rev2|due:2027-01-15|to:kommune:07315000"
     assert keys.deadline_calendar_uid(2026, "07315000", "mffki.rlp.de") == "kim-deadline-2026-07315000@mffki.rlp.de"
+
+
+def test_the_parts_of_a_reminder_key_read_back() -> None:
+    key = keys.outbox_key("deliverable_reminder", keys.deliverable_ref("07315000", 2026), "kommune:07315000",
+                     keys.stage_occasion("reminder-42", date(2026, 12, 15)))  # fmt: skip
+    assert (keys.stage_in_key(key), keys.due_in_key(key)) == ("reminder-42", date(2026, 12, 15))
+    assert keys.parse_deliverable_ref(keys.deliverable_ref("07315000", 2026)) == ("07315000", 2026)
+    assert keys.parse_deliverable_ref("year:2026") is None and keys.due_in_key("x|due:2026-13-01") is None
