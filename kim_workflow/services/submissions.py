@@ -65,6 +65,10 @@ def record_submission(
         raise UseCaseError(str(exc)) from None
     kommune = kommune_by_ags(session, ags)
     deliverable = _deliverables(session, kommune, year)[kind]
+    if deliverable.status is DeliverableStatus.WAIVED:
+        raise UseCaseError(
+            f"Für {kommune.name} entfällt der {kind.label_de} {year} ({deliverable.waived_reason}); nichts erfasst."
+        )
     regular_from = parse_policy(year, cycle_for(session, year).policy).report.regular_receipt_start(year)
     remark = _check_receipt(received_on, year=year, today=today, regular_from=regular_from)
     if deliverable.received_on is not None:
@@ -127,7 +131,10 @@ def extend_deadline(
     """Move the due date of every outstanding deliverable of one Kommune; the ladder re-plans from it."""
     reason = _extension_reason(reason)
     kommune = kommune_by_ags(session, ags)
-    outstanding = [d for d in _deliverables(session, kommune, year).values() if d.received_on is None]
+    owed = [d for d in _deliverables(session, kommune, year).values() if d.status is not DeliverableStatus.WAIVED]
+    if not owed:
+        raise UseCaseError(f"Für {kommune.name} entfallen die Berichtspflichten {year}; keine Frist zu verlängern.")
+    outstanding = [d for d in owed if d.received_on is None]
     if not outstanding:
         raise UseCaseError(f"{kommune.name} hat für {year} bereits alles eingereicht; nichts zu verlängern.")
     original = min(d.original_due_date for d in outstanding)

@@ -274,3 +274,20 @@ def test_kim_application_withdraw(
     twice = CliRunner().invoke(kim_app, args)
     assert twice.exit_code == 2 and "kann nicht zurückgezogen werden (Status: zurückgezogen" in twice.output
     assert "Traceback" not in twice.output
+
+
+def test_a_waived_report_can_be_neither_recorded_nor_extended_and_nothing_changes(
+    engine: Engine, settings: Settings, year: dict[str, list[str]]
+) -> None:
+    from kim_workflow.core.domain import DeliverableKind
+    from kim_workflow.services.deadline_notice import extend_deadline_and_notify
+    from kim_workflow.services.submissions import record_submission
+
+    with session_scope(engine) as session, pytest.raises(UseCaseError, match="entfällt der Jahresbericht 2026"):
+        record_submission(session, ags=TRIER, year=2026, kind=DeliverableKind.ANNUAL_REPORT,
+                          received_on=date(2026, 12, 2), today=date(2026, 12, 3), now=DECIDED, actor="t")  # fmt: skip
+    with session_scope(engine) as session, pytest.raises(UseCaseError, match="entfallen die Berichtspflichten"):
+        extend_deadline_and_notify(session, settings, ags=TRIER, year=2026, until=date(2027, 1, 15),
+                                   reason="Elternzeit", now=DECIDED, actor="t")  # fmt: skip
+    assert deliverables(engine, TRIER) == [("waived", "Antrag abgelehnt am 02.03.2026")] * 2
+    assert outbox(engine, "deadline_changed") == []
