@@ -152,6 +152,10 @@ def decide(
     material: Annotated[str | None, typer.Option(help="Bewilligte Sachkosten in Euro")] = None,
     message: Annotated[str | None, typer.Option(help="Hinweis an die Kommune bzw. was nachzureichen ist")] = None,
     reason: Annotated[str | None, typer.Option(help="Begründung der Ablehnung")] = None,
+    budget_override: Annotated[
+        str | None,
+        typer.Option("--budget-override", help="Begründung, wenn die Bewilligung das Budget übersteigt"),
+    ] = None,
     actor: Actor = "cli",
 ) -> None:
     """Record the ministry's decision on a submitted application and notify the Kommune."""
@@ -162,6 +166,7 @@ def decide(
     request = decisions.DecisionRequest(
         outcome=outcome, decided_by=actor, granted_personnel_eur=_amount(personnel, "--personnel"),
         granted_material_eur=_amount(material, "--material"), message=reason if reason is not None else message,
+        budget_override_reason=budget_override,
     )  # fmt: skip
     kim = ready_app()
     with use_case(kim) as session:
@@ -230,8 +235,10 @@ def list_applications(year: Year, as_json: JsonFlag = False) -> None:
     kim = ready_app()
     with use_case(kim) as session:
         rows = overview_service.overview(session, year=year)
+        rules = decisions.rules_for(kim.settings, year)
+        budget = overview_service.budget_state(session, year=year, rules=rules).line()
     table_rows = overview_service.as_table(rows)
-    summary = overview_service.description(rows, year=year)
+    summary = overview_service.description(rows, year=year) + (f"; {budget}" if budget else "")
     if as_json:
         typer.echo(json.dumps({"year": year, "rows": table_rows, "summary": summary}, ensure_ascii=False, indent=2))
         return

@@ -21,6 +21,7 @@ _CTX = Context(prec=60, traps=[])
 _MAX_RULE_EUR = Decimal("1000000000")
 _DECIMAL_RULES = ("max_fte", "min_share_fte", "max_personnel_eur", "max_material_eur")
 _BOOL_RULES = ("personnel_pro_rata", "overhead_fundable")
+_BUDGET = "budget_total_eur"  # optional: no ceiling unless set
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +37,14 @@ class FundingRules:
     personnel_pro_rata: bool = True
     max_material_eur: Decimal = Decimal("20000")
     overhead_fundable: bool = False
+    budget_total_eur: Decimal | None = None
+    """The year's total budget for all grants (``None``: no ceiling)."""
 
     def __post_init__(self) -> None:
         for name in _DECIMAL_RULES:
             _check_rule_value(name, getattr(self, name))
+        if self.budget_total_eur is not None:
+            _check_rule_value("budget_total_eur", self.budget_total_eur)
         for name in _BOOL_RULES:
             if not isinstance(getattr(self, name), bool):
                 raise PolicyError(f"funding.{name}: erwartet true oder false")
@@ -60,10 +65,10 @@ def _check_rule_value(name: str, value: object) -> None:
 
 def parse_funding_rules(data: Mapping[str, Any]) -> FundingRules:
     """Build rules from a plain (TOML-loaded) mapping; missing keys keep their defaults."""
-    unknown = sorted(str(key) for key in data if key not in _DECIMAL_RULES + _BOOL_RULES)
+    unknown = sorted(str(key) for key in data if key not in (*_DECIMAL_RULES, *_BOOL_RULES, _BUDGET))
     if unknown:
         raise PolicyError(f"funding: unbekannte Schlüssel {', '.join(unknown)}")
-    values: dict[str, Any] = {key: _parse_decimal(key, data[key]) for key in _DECIMAL_RULES if key in data}
+    values: dict[str, Any] = {key: _parse_decimal(key, data[key]) for key in (*_DECIMAL_RULES, _BUDGET) if key in data}
     return FundingRules(**values, **{key: data[key] for key in _BOOL_RULES if key in data})
 
 
@@ -78,7 +83,7 @@ def _parse_decimal(key: str, raw: object) -> Decimal:
 
 def funding_rules_to_dict(rules: FundingRules) -> dict[str, str | bool]:
     """The rules as TOML-friendly plain values (Decimals as exact strings); ``parse_funding_rules`` inverts it."""
-    return {f.name: _plain(getattr(rules, f.name)) for f in fields(rules)}
+    return {f.name: _plain(getattr(rules, f.name)) for f in fields(rules) if getattr(rules, f.name) is not None}
 
 
 def _plain(value: Decimal | bool) -> str | bool:

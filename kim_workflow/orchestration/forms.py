@@ -220,6 +220,12 @@ class DecisionForm(RunInput):
     decided_by: str = de(
         "Entschieden von", "Name der entscheidenden Person (wird protokolliert)", min_length=1, max_length=200
     )
+    budget_override_reason: OptionalText = de(
+        "Begründung einer Budgetüberschreitung",
+        "Nur wenn die Bewilligung das verbleibende Jahresbudget übersteigt (wird protokolliert)",
+        default=None,
+        max_length=1000,
+    )
 
     def to_request(self) -> DecisionRequest:
         return DecisionRequest(
@@ -228,6 +234,7 @@ class DecisionForm(RunInput):
             granted_personnel_eur=self.granted_personnel_eur,
             granted_material_eur=self.granted_material_eur,
             message=self.message,
+            budget_override_reason=self.budget_override_reason,
         )
 
     @classmethod

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from kim_workflow.core.budget import BudgetState
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
-from kim_workflow.core.funding import ApplicationData, StaffShare
+from kim_workflow.core.funding import ApplicationData, FundingRules, StaffShare
 from kim_workflow.core.money import format_eur, format_fte
 from kim_workflow.db.models import Application, Decision, Kommune
 from kim_workflow.services.errors import UseCaseError
@@ -151,6 +152,20 @@ def _granted(session: Session, ids: list[int]) -> dict[int, tuple[Decimal | None
         .order_by(col(Decision.id))
     )
     return {d.application_id: (d.granted_personnel_eur, d.granted_material_eur) for d in decisions}
+
+
+def budget_state(session: Session, *, year: int, rules: FundingRules, excluding: int | None = None) -> BudgetState:
+    """The year's ceiling and what its approved applications (but ``excluding``) were granted."""
+    approved = session.exec(
+        select(Application.id).where(
+            col(Application.year) == year,
+            col(Application.status) == ApplicationStatus.APPROVED,
+            col(Application.id) != (excluding or 0),
+        )
+    ).all()
+    granted = _granted(session, [i for i in approved if i is not None])
+    total = sum(((p or Decimal(0)) + (m or Decimal(0)) for p, m in granted.values()), Decimal(0))
+    return BudgetState(rules.budget_total_eur, total)
 
 
 def total_granted(rows: list[OverviewRow]) -> Decimal:

@@ -17,7 +17,7 @@ from kim_workflow.core.funding import personnel_cap
 from kim_workflow.core.money import format_eur, format_fte
 from kim_workflow.core.registry import display_name
 from kim_workflow.db.models import Application, Decision, Kommune
-from kim_workflow.services.applications import find_application
+from kim_workflow.services.applications import budget_state, find_application
 from kim_workflow.services.applications import reference as file_reference
 from kim_workflow.services.decisions import DecisionRequest, DecisionResult, decide_application, rules_for
 from kim_workflow.services.lookups import id_of
@@ -49,7 +49,7 @@ def claim_decision_run(
     if application.status is ApplicationStatus.SUBMITTED and (force or application.decision_run_id in (None, run_id)):
         application.decision_run_id = run_id
         session.add(application)
-    return _pending(settings, application, kommune)
+    return _pending(session, settings, application, kommune)
 
 
 def decide_through_run(
@@ -133,7 +133,7 @@ def _result(application: Application, kommune: Kommune, decision: Decision, *, e
     )  # fmt: skip
 
 
-def _pending(settings: Settings, application: Application, kommune: Kommune) -> PendingDecision:
+def _pending(session: Session, settings: Settings, application: Application, kommune: Kommune) -> PendingDecision:
     rules = rules_for(settings, application.year)
     cap = personnel_cap(application.fte_total, rules)
     summary = (
@@ -144,6 +144,9 @@ def _pending(settings: Settings, application: Application, kommune: Kommune) -> 
     )
     if application.late:
         summary += " **Verspätet eingegangen** (nach Ablauf der Antragsfrist, nach Richtlinie angenommen)."
+    budget = budget_state(session, year=application.year, rules=rules, excluding=id_of(application)).line()
+    if budget is not None:
+        summary += f" {budget} Darüber hinaus nur mit Begründung der Budgetüberschreitung."
     return PendingDecision(
         id_of(application),
         application.year,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from kim_workflow.core.application_states import InvalidTransition, apply_decision
+from kim_workflow.core.budget import budget_problems, override_reason
 from kim_workflow.core.calendar import next_working_day
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
 from kim_workflow.core.funding import ApplicationData, FundingRules, check_grant
@@ -31,6 +32,7 @@ from kim_workflow.services.applications import (
     STATUS_LABELS,
     allowed_text,
     application_data,
+    budget_state,
     find_application,
 )
 from kim_workflow.services.applications import reference as file_reference
@@ -59,6 +61,8 @@ class DecisionRequest:
     granted_personnel_eur: Decimal | None = None
     granted_material_eur: Decimal | None = None
     message: str | None = None
+    budget_override_reason: str | None = None
+    """Why an approval may exceed what is left of the year's budget (``[funding] budget_total_eur``)."""
 
 
 class InvalidDecision(UseCaseError):
@@ -133,6 +137,11 @@ def decide_application(
     status = _next_status(application, kommune, request.outcome, revision)
     rules = rules_for(settings, application.year)
     problems = decision_problems(application_data(application, kommune.ags), request, rules)
+    override = override_reason(request.budget_override_reason)
+    granted = _grant_total(request)
+    if request.outcome is DecisionOutcome.APPROVED and granted is not None:
+        budget = budget_state(session, year=application.year, rules=rules, excluding=id_of(application))
+        problems += budget_problems(budget, granted, override)
     if problems:
         raise InvalidDecision(problems)
     decision = Decision(
@@ -146,7 +155,8 @@ def decide_application(
     session.flush()
     record_event(
         session, now=now, actor=decision.decided_by, action="kim.application.decided", subject_type="application",
-        subject_id=str(id_of(application)), year=application.year, payload=_event_payload(decision, kommune),
+        subject_id=str(id_of(application)), year=application.year,
+        payload={**_event_payload(decision, kommune), "budget_override_reason": override},
     )  # fmt: skip
     follow_decision(
         session, application=application, kommune=kommune, now=now, actor=decision.decided_by, tz=settings.tz
@@ -176,6 +186,14 @@ def _next_status(
             f"{what} liegt nicht zur Entscheidung vor (Status: {label}); nur eingereichte Anträge können "
             f"entschieden werden (jetzt möglich: {allowed_text(exc.allowed)})."
         ) from None
+
+
+def _grant_total(request: DecisionRequest) -> Decimal | None:
+    if request.granted_personnel_eur is None or request.granted_material_eur is None:
+        return None
+    if not (request.granted_personnel_eur.is_finite() and request.granted_material_eur.is_finite()):
+        return None
+    return request.granted_personnel_eur + request.granted_material_eur
 
 
 def _event_payload(decision: Decision, kommune: Kommune) -> dict[str, Any]:

@@ -147,7 +147,7 @@ def test_the_decision_form_has_german_fields_and_yields_the_same_request() -> No
     assert titles == {
         "outcome": "Entscheidung", "granted_personnel_eur": "Bewilligte Personalkosten",
         "granted_material_eur": "Bewilligte Sachkosten", "message": "Begründung / Hinweis",
-        "decided_by": "Entschieden von",
+        "decided_by": "Entschieden von", "budget_override_reason": "Begründung einer Budgetüberschreitung",
     }  # fmt: skip
     assert schema["properties"]["outcome"]["enum"] == ["Bewilligen", "Ablehnen", "Änderungen anfordern"]
     assert schema["properties"]["granted_personnel_eur"] == {
