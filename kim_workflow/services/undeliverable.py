@@ -21,6 +21,7 @@ from kim_workflow.core.domain import ContactRole, OutboxStatus
 from kim_workflow.core.ladder import Stage
 from kim_workflow.core.registry import display_name
 from kim_workflow.core.reminders import DeliverableState, KommuneDeliverables, PlannedReminder, outstanding
+from kim_workflow.core.smtp_replies import address_at_fault
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, DomainEvent, Kommune, OutboxMessage
 from kim_workflow.email.dispatcher.transport import REFUSED_NOTE, SENDER_REFUSED
@@ -76,7 +77,8 @@ def permanent_bounces(session: Session, rows: Sequence[OutboxMessage]) -> list[B
     bounces = []
     for row in failed:
         code = codes.get(id_of(row))
-        if code is not None and 400 <= code < 600 and SENDER_REFUSED not in (row.last_error or ""):
+        note = row.last_error or ""
+        if code is not None and 400 <= code < 600 and SENDER_REFUSED not in note and address_at_fault(note):
             reason = (row.last_error or str(code))[:2000]
             bounces.append(Bounce(row, dict.fromkeys([a.lower() for a in [row.recipient, *row.cc]], reason), True))
     for row in rows:
@@ -85,7 +87,7 @@ def permanent_bounces(session: Session, rows: Sequence[OutboxMessage]) -> list[B
             refused = {
                 m["address"].lower(): f"{m['code']} {m['text']}"
                 for m in _REFUSED.finditer(note)
-                if m["code"].startswith("5")
+                if m["code"].startswith("5") and address_at_fault(f"{m['code']} {m['text']}")
             }
             if refused:
                 bounces.append(Bounce(row, refused, False))

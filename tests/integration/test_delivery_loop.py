@@ -211,3 +211,18 @@ def test_a_refused_sender_marks_no_address(cycle: Engine, loop_settings: Setting
     with session_scope(cycle) as session:
         assert session.exec(select(Contact).where(col(Contact.undeliverable_at).is_not(None))).all() == []
     assert {m.kind for m in rows} == {"deliverable_reminder", "delivery_failed"}
+
+
+def test_a_relay_that_refuses_everyone_for_its_own_reasons_marks_no_address(
+    cycle: Engine, loop_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    """554 5.7.1 (policy: "relay access denied") says nothing about the addresses: nobody is marked, nothing is
+    re-sent to the deputies, and the ministry hears of the failed emails."""
+    smtp_server.handler.behaviour.reject_rcpt_550 = set(BOUNCING)
+    smtp_server.handler.behaviour.rcpt_refusal = "554 5.7.1 Relay access denied"
+    run_day(cycle, loop_settings, R42)
+    with session_scope(cycle) as session:
+        assert session.exec(select(Contact).where(col(Contact.undeliverable_at).is_not(None))).all() == []
+    kinds = [m.kind for m in outbox(cycle)]
+    assert kinds.count("deliverable_reminder") == 3 and "kommune_unreachable" not in kinds
+    assert "delivery_failed" in kinds

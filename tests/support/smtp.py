@@ -33,6 +33,7 @@ class Behaviour:
     """How the server answers; change it between or during a test."""
 
     reject_rcpt_550: set[str] = field(default_factory=set)
+    rcpt_refusal: str = "550 5.1.1 Mailbox unavailable"  # the reply to the addresses in reject_rcpt_550
     reject_mail_from_553: bool = False  # refuse our envelope sender (a misconfigured relay)
     temp_fail_ratio: float = 0.0  # share of distinct messages that get one 451 at DATA
     temp_fail_all: bool = False
@@ -61,7 +62,7 @@ class RecordingHandler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         if address.lower() in {a.lower() for a in self.behaviour.reject_rcpt_550}:
-            return "550 5.1.1 Mailbox unavailable"
+            return self.behaviour.rcpt_refusal
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
