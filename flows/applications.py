@@ -24,8 +24,9 @@ from kim_workflow.orchestration.cycle_tasks import dispatch_outbox, local_today,
 from kim_workflow.orchestration.forms import Actor as FormActor
 from kim_workflow.orchestration.forms import DecisionForm, Today, de, decision_form_description, validation_problems
 from kim_workflow.orchestration.outcomes import delivery_outcome, policy_refused
-from kim_workflow.orchestration.results import DecisionAnswer, DecisionClaim, DecisionStatus, WindowSummary
+from kim_workflow.orchestration.results import DecisionAnswer, DecisionClaim, DecisionStatus
 from kim_workflow.services.application_intake import SubmitResult
+from kim_workflow.services.application_window import WindowRun
 
 DAY = 86_400
 
@@ -117,7 +118,7 @@ def _claim(application_id: int, run_id: str, take_over: bool) -> DecisionClaim:
 
 
 @flow(name="application-window", description="Aufruf zur Antragstellung und Erinnerungen an die Antragsfrist")
-def application_window(today: Today = None) -> list[WindowSummary] | State[list[WindowSummary]]:
+def application_window(today: Today = None) -> list[WindowRun] | State[list[WindowRun]]:
     """Daily: the call once per Kommune and year, reminders before the deadline; a second run sends nothing twice."""
     day = today or local_today()
     try:

@@ -15,10 +15,10 @@ from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
 from kim_workflow.orchestration.forms import DecisionForm
 from kim_workflow.orchestration.outcomes import retry_unless_bad_input
-from kim_workflow.orchestration.results import DecisionAnswer, DecisionClaim, WindowSummary
+from kim_workflow.orchestration.results import DecisionAnswer, DecisionClaim
 from kim_workflow.services.application_input import ApplicationInput
 from kim_workflow.services.application_intake import SubmitResult, submit_application
-from kim_workflow.services.application_window import run_window
+from kim_workflow.services.application_window import WindowRun, run_window
 from kim_workflow.services.decision_runs import claim_decision_run, decide_through_run, decided_by_run
 from kim_workflow.services.decisions import (
     DecisionNotPending,
@@ -76,14 +76,11 @@ def parse_decision_key(key: str | None) -> tuple[int, int] | None:
 
 
 @task(name="plan-application-window", retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_unless_bad_input)
-def plan_application_window(today: date) -> list[WindowSummary]:
+def plan_application_window(today: date) -> list[WindowRun]:
     """One transaction: the day's calls for applications and reminders of every open year."""
     kim = current_app()
     with session_scope(kim.engine) as session:
-        runs = run_window(session, kim.settings, today=today, now=utc_now())
-    return [
-        WindowSummary(r.year, r.calls, r.reminders, r.queued, list(r.stages), list(r.without_contact)) for r in runs
-    ]
+        return run_window(session, kim.settings, today=today, now=utc_now())
 
 
 @task(name="publish-application-overview")

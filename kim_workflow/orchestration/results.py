@@ -45,18 +45,6 @@ class SweepSummary:
 
 
 @dataclass(frozen=True)
-class WindowSummary:
-    """The day's calls for applications and deadline reminders of one funding year."""
-
-    year: int
-    calls: int = 0
-    reminders: int = 0
-    queued: int = 0
-    stages: list[str] = field(default_factory=list)
-    without_contact: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class SubmissionSummary:
     """A recorded submission (``newly_recorded`` False if it was known already)."""
 

@@ -39,7 +39,7 @@ from kim_workflow.email.outbox import NewEmail, enqueue
 from kim_workflow.services.lookups import active_contacts_by_kommune, id_of, split_recipients, unreachable
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.sweep_emails import ReminderComposer
-from kim_workflow.services.sweep_state import load_state
+from kim_workflow.services.sweep_state import YearState, load_state
 from kim_workflow.settings import Settings
 
 ACTOR = "system:delivery"
@@ -133,13 +133,15 @@ def handle_bounces(session: Session, settings: Settings, rows: Sequence[OutboxMe
     result = LoopResult([], 0, [])
     mailer = Mailer(settings)
     emails: list[NewEmail] = []
+    states: dict[int, YearState] = {}  # one load per year, however many reminders bounced (the contacts are the
+    # session's own objects, so marks made later in this loop show in them)
     for bounce in permanent_bounces(session, rows):
         marked = mark_undeliverable(session, bounce, now=now)
         result.marked += [id_of(c) for c in marked]
         kommune_ids = sorted({c.kommune_id for c in marked if c.kommune_id is not None})
         contacts = active_contacts_by_kommune(session, kommune_ids) if kommune_ids else {}
         if bounce.whole and bounce.row.kind in REMINDER_KINDS:
-            again = _reminder_again(session, mailer, bounce.row, now=now)
+            again = _reminder_again(session, mailer, bounce.row, now=now, states=states)
             if again is not None:
                 emails.append(again)
                 result.resent += 1
@@ -154,7 +156,9 @@ def handle_bounces(session: Session, settings: Settings, rows: Sequence[OutboxMe
     return result
 
 
-def _reminder_again(session: Session, mailer: Mailer, row: OutboxMessage, *, now: datetime) -> NewEmail | None:
+def _reminder_again(
+    session: Session, mailer: Mailer, row: OutboxMessage, *, now: datetime, states: dict[int, YearState]
+) -> NewEmail | None:
     """The same reminder (same stage and due date) to the Kommune's next reachable contact, freshly rendered and
     keyed by that address (a rerun finds the key taken); None if nobody is left or nothing is outstanding."""
     ref, stage_text, due = (
@@ -166,7 +170,9 @@ def _reminder_again(session: Session, mailer: Mailer, row: OutboxMessage, *, now
         return None
     ags, year = ref
     today = now.astimezone(mailer.settings.tz).date()
-    state = load_state(session, year)
+    if year not in states:
+        states[year] = load_state(session, year)
+    state = states[year]
     kommune = state.kommunen.get(ags)
     if kommune is None or not split_recipients(state.contacts.get(kommune.id, []))[0]:
         return None
