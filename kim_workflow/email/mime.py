@@ -10,7 +10,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
-from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
@@ -202,12 +201,29 @@ def _address_list(name: bytes, addresses: list[str]) -> bytes:
     return b"\r\n".join([*folded, line])
 
 
+_WORD_OPEN, _WORD_CLOSE = b"=?utf-8?b?", b"?="
+_FIRST_CHUNK = (75 - len(b"Subject: ") - 12) // 4 * 3  # raw bytes per encoded word on the first line (39)
+_NEXT_CHUNK = (75 - 12) // 4 * 3  # on a continuation line after the folding blank (45)
+
+
 @lru_cache(maxsize=256)
 def _subject_header(subject: str) -> bytes:
+    """``Subject:`` as is when it is short ASCII, else as RFC 2047 "B" encoded words, one per folded line.
+
+    Built directly (UTF-8 cut at character boundaries, base64 by :mod:`binascii`): the stdlib ``Header`` measures
+    quoted-printable and base64 for every word in pure Python, ~100 µs per unique subject. Lines stay at most
+    76 characters, each encoded word at most 75 (RFC 2047 §2); decoders join adjacent words without the blanks.
+    """
     if subject.isascii() and len(subject) + 9 <= WIRE_LINE:
         return b"Subject: " + subject.encode("ascii")
-    encoded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")  # RFC 2047, folded
-    return b"Subject: " + encoded.encode("ascii")
+    words, raw, limit = [], subject.encode("utf-8"), _FIRST_CHUNK
+    while raw:
+        cut = min(limit, len(raw))
+        while cut < len(raw) and (raw[cut] & 0xC0) == 0x80:  # never split a UTF-8 sequence
+            cut -= 1
+        words.append(_WORD_OPEN + binascii.b2a_base64(raw[:cut], newline=False) + _WORD_CLOSE)
+        raw, limit = raw[cut:], _NEXT_CHUNK
+    return b"Subject: " + b"\r\n ".join(words)
 
 
 def _multipart_type(subtype: bytes, boundary: bytes) -> bytes:

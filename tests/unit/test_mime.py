@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from kim_workflow.core.header_text import HeaderTextError, forbidden_in_header
 from kim_workflow.core.validation import InvalidValueError
+from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.mime import (
     Attachment,
     Envelope,
@@ -23,6 +24,8 @@ from kim_workflow.email.mime import (
     needs_smtputf8,
     wire_bytes,
 )
+from kim_workflow.email.render import Renderer
+from kim_workflow.email.specs import SPECS
 
 ENVELOPE = Envelope(
     sender="Kommunales Integrationsmanagement RLP <kim@mffki.rlp.de>",
@@ -196,3 +199,20 @@ def test_any_header_text_is_refused_or_parses_into_exactly_the_headers_set(
         assert sorted(message.keys()) == sorted(expected_headers(envelope))
         assert message["Subject"].strip() == subject.strip()  # surrounding blanks are not content
         assert [(p.get_filename() or "").strip() for p in message.iter_attachments()] == [filename.strip()]
+
+
+LONG_NAMES = ("Mainz", "Landkreis Südliche Weinstraße", "Eifelkreis Bitburg-Prüm – Kreisverwaltung Bitburg" * 2)
+
+
+@pytest.mark.parametrize("name", LONG_NAMES)
+@pytest.mark.parametrize("kind", list(MessageKind))
+def test_every_template_subject_encodes_directly_and_decodes_to_itself(kind: MessageKind, name: str) -> None:
+    """Each kind's subject, with short and very long Kommune names: RFC 2047 words that decode back exactly."""
+    context = dict(SPECS[kind].sample)
+    context.update({key: name for key in ("kommune_name", "kommune") if key in context})
+    subject = Renderer().render(kind, context).subject
+    data = wire_bytes(replace(ENVELOPE, subject=subject))
+    header = data.split(b"\r\nDate: ")[0].split(b"Subject: ", 1)[1]
+    assert all(len(line) <= 76 for line in header.split(b"\r\n"))
+    assert all(len(word) <= 75 for word in header.split() if word.startswith(b"=?"))
+    assert parsed(data)["Subject"] == subject
