@@ -69,6 +69,12 @@ class Stage:
         return _stage_date(self.kind, self.days, anchor)
 
 
+@lru_cache(maxsize=1024)
+def _ladder_dates(ladder: Ladder, anchor: date) -> tuple[tuple[Stage, date], ...]:
+    """A sweep asks this once per Kommune, and nearly all share one ladder and one anchor."""
+    return tuple((stage, stage.date_for(anchor)) for stage in ladder.stages)
+
+
 @lru_cache(maxsize=4096)
 def _stage_date(kind: StageKind, days: int, anchor: date) -> date:
     """Cached: a sweep asks this for every Kommune, and nearly all share one anchor."""
@@ -116,9 +122,9 @@ class Ladder:
     def of(cls, stages: Iterable[Stage], covers: Covers = Covers.LATER_STAGE) -> Ladder:
         return cls(tuple(sorted(set(stages))), covers)
 
-    def dates(self, anchor: date) -> list[tuple[Stage, date]]:
-        """Each stage with the working day it falls on for ``anchor``, in ladder order."""
-        return [(stage, stage.date_for(anchor)) for stage in self.stages]
+    def dates(self, anchor: date) -> tuple[tuple[Stage, date], ...]:
+        """Each stage with the working day it falls on for ``anchor``, in ladder order (cached per ladder)."""
+        return _ladder_dates(self, anchor)
 
     def latest_due(self, anchor: date, today: date, quiet_until: date | None = None) -> Stage | None:
         """The latest stage whose day for ``anchor`` is ``today`` or earlier (and after ``quiet_until``)."""

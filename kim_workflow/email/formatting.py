@@ -89,6 +89,7 @@ def format_meeting_when(start: datetime, end: datetime, tz: str | tzinfo) -> str
     return f"{format_datetime_long(local_start, tz)} bis {format_datetime_long(local_end, tz)}"
 
 
+@lru_cache(maxsize=1024)
 def plural(count: int, singular: str, plural_form: str) -> str:
     """``"1 Tag"`` / ``"3 Tage"`` / ``"1.000 Tage"``: the count and the noun form German's plural rule picks (Babel)."""
     form = singular if _GERMAN.plural_form(count) == "one" else plural_form

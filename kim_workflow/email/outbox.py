@@ -52,6 +52,8 @@ class NewEmail:
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
+    addresses_normalised: bool = False
+    """Every address came from a stored contact (normalised at import): enqueue skips the syntax check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,10 @@ def _row(email: NewEmail, *, now: datetime, sender_domain: str) -> dict[str, Any
         "idempotency_key": email.idempotency_key,
         "kind": email.kind,
         "subject_ref": email.subject_ref,
-        "recipient": normalise_email(email.recipient, field="recipient"),
-        "cc": [normalise_email(address, field="cc") for address in email.cc],
+        "recipient": email.recipient
+        if email.addresses_normalised
+        else normalise_email(email.recipient, field="recipient"),
+        "cc": list(email.cc) if email.addresses_normalised else [normalise_email(a, field="cc") for a in email.cc],
         "contact_id": email.contact_id,
         "subject": email.subject,
         "text_body": email.text,

@@ -23,10 +23,12 @@ class Recipient:
     contact_id: int | None = None
     anrede: str | None = None  # "Frau" / "Herr" / unknown, for the salutation
     titel: str | None = None
+    stored: bool = False
+    """The address was read from a contact row: normalised when it was imported, so enqueue need not check it."""
 
     @classmethod
     def of(cls, contact: Contact) -> Recipient:
-        return cls(contact.email, contact.name, contact.id, contact.anrede, contact.titel)
+        return cls(contact.email, contact.name, contact.id, contact.anrede, contact.titel, stored=True)
 
 
 @lru_cache(maxsize=4)
@@ -72,7 +74,9 @@ class Mailer:
         if not to:
             raise ValueError("compose: at least one recipient")
         primary, *others = to
-        person = primary if len(to) == 1 else Recipient(primary.address)  # several people: no personal salutation
+        person = (
+            primary if len(to) == 1 else Recipient(primary.address, stored=primary.stored)
+        )  # several people: no personal salutation
         rendered = self.renderer.render(
             kind,
             {
@@ -94,4 +98,5 @@ class Mailer:
             text=rendered.text,
             html=rendered.html,
             attachments=tuple(attachments),
+            addresses_normalised=all(r.stored for r in [*to, *cc]),
         )

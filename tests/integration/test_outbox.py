@@ -233,3 +233,28 @@ def test_operator_actions_refuse_other_states_and_change_nothing(engine: Engine,
     assert [r.status for r in all_rows(engine)] == [OutboxStatus.UNKNOWN, OutboxStatus.PENDING]
     with session_scope(engine) as session:
         assert session.exec(select(DomainEvent)).first() is None
+
+
+def test_only_addresses_read_from_stored_contacts_skip_the_syntax_check(engine: Engine) -> None:
+    """A contact's address was normalised at import (the only writer); any other address is checked on enqueue."""
+    from kim_workflow.db.models import Contact
+    from kim_workflow.email.kinds import MessageKind
+    from kim_workflow.email.specs import SPECS
+    from kim_workflow.services.mailer import Mailer, Recipient
+    from kim_workflow.settings import Settings
+
+    mailer = Mailer(Settings(_env_file=None))  # type: ignore[call-arg]
+    contact = Contact(id=7, kommune_id=1, name="Jürgen Müller", email="im@mainz.de", role="integration_manager")
+
+    def compose(*to: Recipient) -> NewEmail:
+        kind = MessageKind.DELIVERABLE_REMINDER
+        return mailer.compose(kind, subject_ref="x", occasion="o", to=to, context=SPECS[kind].sample)
+
+    assert compose(Recipient.of(contact)).addresses_normalised
+    assert not compose(Recipient.of(contact), Recipient("vertretung@mainz.de")).addresses_normalised
+    assert not compose(Recipient("IM@Mainz.DE")).addresses_normalised
+    with session_scope(engine) as session:
+        enqueue(session, [compose(Recipient("IM@Mainz.DE"))], now=NOW, sender_domain=DOMAIN)
+    assert [row.recipient for row in all_rows(engine)] == ["IM@mainz.de"]  # checked: the domain lower-cased
+    with pytest.raises(InvalidValueError), session_scope(engine) as session:
+        enqueue(session, [compose(Recipient("kein-at-zeichen"))], now=NOW, sender_domain=DOMAIN)
