@@ -97,6 +97,26 @@ def test_dispatch_statements_grow_with_batches_not_emails(
     assert len(statements) < 120, len(statements)  # 3 claim batches + grouped outcome writes, not 450+
 
 
+def test_no_statement_of_a_dispatch_runs_on_the_event_loop(
+    engine: Engine, settings: Settings, smtp_server: SmtpServer
+) -> None:
+    """Claims, ``sending`` marks and outcome writes all run off the loop thread, which only talks SMTP."""
+    queue(engine, 200)
+    loop_thread, on_loop, statements = threading.current_thread(), [], []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+        if threading.current_thread() is loop_thread:  # dispatch_sync runs its event loop on this thread
+            on_loop.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    report = dispatch_sync(engine, settings, now=NOW)
+    sa.event.remove(engine, "before_cursor_execute", record)
+    assert report.sent == 200 and len(statements) > 10
+    assert on_loop == []
+    assert_each_sent_once(engine, smtp_server)
+
+
 def test_smtp_down_for_a_whole_dispatch_then_back(engine: Engine, settings: Settings, smtp_server: SmtpServer) -> None:
     queue(engine, 40)
     smtp_server.stop()
