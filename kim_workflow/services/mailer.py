@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -65,11 +65,13 @@ class Mailer:
         context: Mapping[str, Any],
         attachments: Sequence[Attachment] = (),
         key_recipient: str | None = None,
+        varying: Collection[str] = (),
     ) -> NewEmail:
         """One email to ``to[0]`` (further ``to`` and ``cc`` in Cc), keyed by kind, subject, occasion and recipient.
 
         ``key_recipient`` replaces the address in the key where one email per subject is wanted whoever
-        receives it (e.g. one reminder per Kommune and stage).
+        receives it (e.g. one reminder per Kommune and stage). ``varying`` names the context values that differ
+        from one email of a batch to the next (see :meth:`Renderer.render`).
         """
         if not to:
             raise ValueError("compose: at least one recipient")
@@ -85,6 +87,7 @@ class Mailer:
                 "recipient_anrede": person.anrede,
                 "recipient_titel": person.titel,
             },
+            varying=varying,
         )
         copies = tuple(dict.fromkeys(r.address for r in [*others, *cc] if r.address != primary.address))
         return NewEmail(

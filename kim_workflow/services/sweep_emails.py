@@ -24,6 +24,9 @@ from kim_workflow.services.lookups import no_contact_note, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.sweep_state import KommuneRow, YearState
 
+PER_KOMMUNE = ("kommune_name", "ags")
+"""What differs between two Kommunen's reminders of one day (besides the recipient): spliced into one rendering."""
+
 
 @dataclass(frozen=True)
 class ReminderComposer:
@@ -62,6 +65,7 @@ class ReminderComposer:
             cc=[Recipient.of(c) for c in cc],
             context=context,
             attachments=attachments,
+            varying=PER_KOMMUNE,
         )
 
     def _deadline_ics(self, kommune: KommuneRow, reminder: PlannedReminder) -> Any:
