@@ -6,12 +6,15 @@ Each size gets a fresh database (a temporary SQLite file unless --database-url n
 schema of its own), N Kommunen with an integration manager and a deputy, and an open 2026 cycle. The timed sweep
 runs on 3 November 2026, when the 42-day reminder is due for every Kommune: N emails. Printed per size: wall time
 of planning+enqueueing and of dispatching, emails per second, SQL statements per sweep (cursor executions, an
-executemany counts once), separately for plan+enqueue and for dispatch.
+executemany counts once), separately for plan+enqueue and for dispatch; the transport floor (N emails at the
+raw-bytes rate of the same run: the sweep's own messages, pre-built, sent again with aiosmtplib ``sendmail`` to the
+same sink) and wall ÷ floor (issue #18: ≤ 1.5×).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import tempfile
 import time
@@ -20,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -28,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kim_workflow.core.domain import ContactRole, DeliverableKind, DeliverableStatus, KommuneKind
 from kim_workflow.db.engine import make_engine, normalise_url, session_scope
 from kim_workflow.db.migrate import upgrade
-from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune
+from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune, OutboxMessage
 from kim_workflow.email.dispatcher import dispatch_sync
+from kim_workflow.email.mime import Attachment, Envelope, address_only, wire_bytes
 from kim_workflow.email.sink import CountingSink
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.sweep import sweep_day
@@ -118,6 +123,8 @@ def run(n: int, database_url: str | None, sink: CountingSink) -> dict[str, float
             plan_statements = counter.count
             report = dispatch_sync(engine, settings, now=NOW)
             done = time.perf_counter()
+            accepted = sink.accepted - before
+            floor_rate = raw_bytes_rate(engine, settings, sink.port)
             engine.dispose()
         finally:
             cleanup()
@@ -126,14 +133,56 @@ def run(n: int, database_url: str | None, sink: CountingSink) -> dict[str, float
         "n": n,
         "planned": planned,
         "sent": report.sent,
-        "accepted": sink.accepted - before,
+        "accepted": accepted,
         "plan_s": enqueued - started,
         "dispatch_s": done - enqueued,
         "wall_s": wall,
         "per_s": report.sent / wall,
         "plan_sql": plan_statements,
         "dispatch_sql": counter.count - plan_statements,
+        "floor_s": n / floor_rate,
     }
+
+
+FLOOR_SAMPLE = 3000
+
+
+def raw_bytes_rate(engine: Engine, settings: Settings, port: int) -> float:
+    """The transport ceiling of this run: the sweep's own sent messages (up to ``FLOOR_SAMPLE``), their wire bytes
+    built before the clock starts, sent again with aiosmtplib ``sendmail`` over as many connections as the
+    dispatch uses, to the same sink. Emails per second."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(OutboxMessage.__table__).order_by(sa.text("id")).limit(FLOOR_SAMPLE)  # type: ignore[attr-defined]
+        ).all()
+    sender, reply_to = settings.mail_from, settings.mail_reply_to
+    payloads = [
+        (
+            row.recipient,
+            wire_bytes(
+                Envelope(sender=sender, recipient=row.recipient, subject=row.subject, text=row.text_body,
+                         html=row.html_body, message_id=row.message_id, date=NOW, reply_to=reply_to,
+                         cc=tuple(row.cc), attachments=tuple(Attachment.from_json(a) for a in row.attachments))
+            ),
+        )
+        for row in rows
+    ]  # fmt: skip
+    return asyncio.run(_send_raw(port, payloads, settings.dispatch_concurrency, address_only(sender)))
+
+
+async def _send_raw(port: int, payloads: list[tuple[str, bytes]], concurrency: int, sender: str) -> float:
+    todo = iter(payloads)
+
+    async def worker() -> None:
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await smtp.connect()
+        for recipient, data in todo:
+            await smtp.sendmail(sender, [recipient], data)
+        await smtp.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(payloads) / (time.perf_counter() - started)
 
 
 def _database(database_url: str | None, folder: Path) -> tuple[str, Any]:
@@ -161,7 +210,7 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{'Kommunen':>9} {'emails':>7} {'plan+enqueue':>13} {'dispatch':>9} {'wall':>8} {'emails/s':>9} "
-        f"{'SQL plan':>9} {'SQL dispatch':>13}"
+        f"{'SQL plan':>9} {'SQL dispatch':>13} {'floor':>8} {'wall/floor':>10}"
     )
     with CountingSink() as sink:
         for n in args.sizes:
@@ -169,7 +218,8 @@ def main() -> None:
             assert r["sent"] == r["planned"] == r["accepted"] == n, r
             print(
                 f"{n:>9} {r['sent']:>7} {r['plan_s']:>12.2f}s {r['dispatch_s']:>8.2f}s {r['wall_s']:>7.2f}s "
-                f"{r['per_s']:>9.0f} {r['plan_sql']:>9} {r['dispatch_sql']:>13}",
+                f"{r['per_s']:>9.0f} {r['plan_sql']:>9} {r['dispatch_sql']:>13} {r['floor_s']:>7.2f}s "
+                f"{r['wall_s'] / r['floor_s']:>9.2f}x",
                 flush=True,
             )
 
