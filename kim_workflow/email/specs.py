@@ -161,6 +161,18 @@ _SPECS = (
         _K.KOMMUNE_UNREACHABLE, "Kommune nicht erreichbar (Ministerium)", Audience.MINISTRY,
         _keys({"kommune_name", "ags", "addresses", "failed_subject", "reported_at"}), samples.KOMMUNE_UNREACHABLE,
     ),
+    MessageSpec(
+        _K.GRANT_AMENDED, "Änderungsbescheid: neue Förderbeträge", Audience.KOMMUNE,
+        _keys(_APPLICATION, {"reference", "old_lines", "old_total", "new_lines", "new_total", "funding_period",
+                             "pro_rata_total", "reason"}),
+        samples.GRANT_AMENDED,
+    ),
+    MessageSpec(
+        _K.GRANT_REVOKED, "Widerrufsbescheid: Förderung widerrufen", Audience.KOMMUNE,
+        _keys(_APPLICATION, {"reference", "old_lines", "old_total", "funding_period", "effective_on",
+                             "remaining_total", "reason"}),
+        samples.GRANT_REVOKED,
+    ),
 )  # fmt: skip
 
 SPECS: Mapping[MessageKind, MessageSpec] = {spec.kind: spec for spec in _SPECS}

@@ -148,7 +148,10 @@ def test_decide_approve_reject_and_refusals(kim_env: Engine) -> None:
     assert stored(kim_env)["Decision"] == 0
     code, _, output = kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000",
                           "--material", "12000", "--message", "Bescheid folgt.")  # fmt: skip
-    assert code == 0 and "bewilligt. Bewilligt: 57.000,00 €. E-Mail liegt im Postausgang." in output
+    assert code == 0 and "erfasst als Nr. 1: wartet auf Bestätigung" in output and "Noch keine E-Mail" in output
+    assert stored(kim_env)["Decision"] == 0  # four eyes: nothing took effect yet
+    code, _, output = kim("confirm", "1", "--by", "Referatsleitung")
+    assert code == 0 and "Bewilligung Nr. 1 (Mainz, 2026) bestätigt und wirksam. E-Mail liegt im Postausgang." in output
     code, _, output = kim("decide", "--ags", MAINZ, "--year", "2026", "--reject", "--reason", "doch nicht")
     assert code == 2 and "nicht zur Entscheidung vor (Status: bewilligt)" in output
     assert stored(kim_env)["Decision"] == 1
@@ -165,6 +168,11 @@ def test_request_changes_then_resubmit(kim_env: Engine) -> None:
 def test_list_prints_the_overview_and_json(kim_env: Engine) -> None:
     kim("submit", write("antrag.json", VALID))
     kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000", "--material", "12000.5")
+    code, _, output = kim("list", "--year", "2026")
+    assert code == 0 and "0 bewilligt; bewilligt insgesamt 0,00 €" in output
+    rows = json.loads(kim("list", "--year", "2026", "--json")[1])["rows"]
+    assert next(row for row in rows if row["AGS"] == MAINZ)["Vier Augen"] == "wartet auf Bestätigung (Nr. 1)"
+    kim("confirm", "1", "--by", "Referatsleitung")
     code, _, output = kim("list", "--year", "2026")
     assert code == 0 and "Anträge von 1 der 36 Kommunen, 1 bewilligt; bewilligt insgesamt 57.000,50 €" in output
     code, stdout, _ = kim("list", "--year", "2026", "--json")
