@@ -85,8 +85,11 @@ DECISION_APPROVED: Mapping[str, Any] = {
         {"label": "Sachkosten", "amount": Decimal("20000.00")},
     ],
     "granted_total": Decimal("80000.00"),
-    "funding_period_start": date(2027, 1, 1),
+    "funding_period_start": date(2027, 3, 1),
     "funding_period_end": date(2027, 12, 31),
+    "vacancies": "01.07.2027 bis 31.07.2027",
+    "pro_rata_total": Decimal("60000.00"),
+    "pro_rata_share": "9 von 12 Monaten",
     "message": "Bitte beachten Sie die Nebenbestimmungen im Bescheid.\nDie erste Rate wird im Januar ausgezahlt.",
 }
 

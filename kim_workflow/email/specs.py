@@ -98,7 +98,7 @@ _SPECS = (
     MessageSpec(
         _K.DECISION_APPROVED, "Förderentscheidung: Bewilligung", Audience.KOMMUNE,
         _keys(_APPLICATION, {"reference", "grant_lines", "granted_total", "funding_period_start",
-                             "funding_period_end", "message"}),
+                             "funding_period_end", "vacancies", "pro_rata_total", "pro_rata_share", "message"}),
         samples.DECISION_APPROVED,
     ),
     MessageSpec(

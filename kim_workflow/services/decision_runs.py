@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import ApplicationStatus
+from kim_workflow.core.funded_period import funded_share, period_text, share_text
 from kim_workflow.core.funding import personnel_cap
 from kim_workflow.core.money import format_eur, format_fte
 from kim_workflow.core.registry import display_name
@@ -20,7 +21,7 @@ from kim_workflow.db.models import Application, Decision, Kommune
 from kim_workflow.services.applications import budget_state, find_application
 from kim_workflow.services.applications import reference as file_reference
 from kim_workflow.services.decisions import DecisionRequest, DecisionResult, decide_application, rules_for
-from kim_workflow.services.grant_state import pending_act, pending_ids
+from kim_workflow.services.grant_state import funded_period, pending_act, pending_ids
 from kim_workflow.services.lookups import id_of
 from kim_workflow.settings import Settings
 
@@ -146,6 +147,10 @@ def _pending(session: Session, settings: Settings, application: Application, kom
         f"{format_eur(application.personnel_costs_eur)} (höchstens {format_eur(cap)}), Sachkosten "
         f"{format_eur(application.material_costs_eur)} (höchstens {format_eur(rules.max_material_eur)})."
     )
+    period = funded_period(application)
+    if not period.whole:
+        share = share_text(funded_share(period, application.year))
+        summary += f" Förderzeitraum {period_text(period)}: anteilig {share}."
     if application.late:
         summary += " **Verspätet eingegangen** (nach Ablauf der Antragsfrist, nach Richtlinie angenommen)."
     budget = budget_state(session, year=application.year, rules=rules, excluding=id_of(application)).line()

@@ -19,7 +19,7 @@ from kim_workflow.core.application_states import InvalidTransition, apply_decisi
 from kim_workflow.core.budget import budget_problems, override_reason
 from kim_workflow.core.calendar import next_working_day
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, GrantActKind
-from kim_workflow.core.funded_period import funded_share, pro_rata
+from kim_workflow.core.funded_period import funded_share, pro_rata, share_text
 from kim_workflow.core.funding import ApplicationData, FundingRules, check_grant
 from kim_workflow.core.header_text import normalise_body_text
 from kim_workflow.core.money import format_fte
@@ -309,13 +309,18 @@ def _outcome_context(mailer: Mailer, application: Application, decision: Decisio
             "submission_address": mailer.submission_address,
         }
     personnel, material = decision.granted_personnel_eur or Decimal(0), decision.granted_material_eur or Decimal(0)
+    period = funded_period(application)
+    share = funded_share(period, application.year)
     return {
         "grant_lines": [
             {"label": f"Personalkosten ({format_fte(application.fte_total)} VZÄ)", "amount": personnel},
             {"label": "Sachkosten", "amount": material},
         ],
         "granted_total": personnel + material,
-        "funding_period_start": date(application.year, 1, 1),
-        "funding_period_end": date(application.year, 12, 31),
+        "funding_period_start": period.start,
+        "funding_period_end": period.end,
+        "vacancies": "; ".join(f"{v.start:%d.%m.%Y} bis {v.end:%d.%m.%Y}" for v in period.vacancies) or None,
+        "pro_rata_total": None if share == 1 else pro_rata(personnel, share) + pro_rata(material, share),
+        "pro_rata_share": None if share == 1 else share_text(share),
         "message": decision.message,
     }

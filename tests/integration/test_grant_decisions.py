@@ -179,3 +179,57 @@ def test_revocation_dates(approved: Engine, settings: Settings, effective_on: da
     assert f"zum {effective_on:%d.%m.%Y}" in mail.subject and "Stelle nicht besetzt" in mail.text_body
     with pytest.raises(UseCaseError, match="nur bei einem bewilligten Antrag"), session_scope(approved) as session:
         revoke_grant(session, settings, **revoke)  # type: ignore[arg-type]
+
+
+JULY = {"from": "2026-07-01", "to": "2026-07-31"}
+PERIOD = {"start": "2026-03-01", "end": "2026-12-31", "vacancies": [JULY]}
+
+
+@pytest.mark.parametrize(
+    ("period", "problem"),
+    [
+        ({**PERIOD, "start": "2025-12-31"}, "Beginn des Förderzeitraums (31.12.2025) liegt nicht im Förderjahr 2026"),
+        ({**PERIOD, "start": "2026-08-01", "end": "2026-07-31", "vacancies": []}, "beginnt (01.08.2026) nach"),
+        ({**PERIOD, "vacancies": [JULY, {"from": "2026-07-31", "to": "2026-08-10"}]},
+         "Vakanz 1 und Vakanz 2 überschneiden sich"),  # by one day
+        ({**PERIOD, "vacancies": [JULY, {"from": "2026-08-01", "to": "2026-08-10"}]}, None),
+        ({**PERIOD, "vacancies": [{"from": "2026-02-28", "to": "2026-03-10"}]}, "liegt nicht im Förderzeitraum"),
+        ({**PERIOD, "start": "01.03.2026"}, "erwartet ein Datum JJJJ-MM-TT"),
+    ],
+)  # fmt: skip
+def test_a_bad_funded_period_is_refused_with_a_german_reason(
+    year_2026: Engine, settings: Settings, period: dict[str, object], problem: str | None
+) -> None:
+    from kim_workflow.services.application_input import ApplicationInputError
+    from kim_workflow.services.application_intake import ApplicationRejected
+
+    if problem is None:  # the day after the first vacancy: no overlap
+        assert submit(year_2026, settings, funded_period=period).revision == 1
+        return
+    with pytest.raises((ApplicationRejected, ApplicationInputError)) as info:
+        submit(year_2026, settings, funded_period=period)
+    assert problem in str([v.message for v in info.value.violations])
+    with session_scope(year_2026) as session:
+        assert session.exec(select(Application)).all() == []
+
+
+def test_a_partial_year_is_granted_pro_rata_in_the_list_the_form_and_the_email(
+    year_2026: Engine, settings: Settings
+) -> None:
+    from kim_workflow.services.decision_runs import claim_decision_run
+
+    submit(year_2026, settings, funded_period=PERIOD)
+    with session_scope(year_2026) as session:
+        summary = claim_decision_run(session, settings, application_id=1, run_id="r").summary
+    assert "Förderzeitraum 01.03.2026 bis 31.12.2026, unbesetzt 01.07.2026 bis 31.07.2026: anteilig 9 von 12" in summary
+    confirm(year_2026, settings, approve_pending(year_2026, settings))
+    with session_scope(year_2026) as session:
+        [row] = [r for r in overview_service.overview(session, year=2026) if r.ags == MAINZ]
+    assert row.pro_rata_total == Decimal("42750.00")  # 57.000 € × 9/12
+    table = overview_service.as_table([row])[0]
+    assert table["Förderzeitraum"] == "01.03.2026 bis 31.12.2026, unbesetzt 01.07.2026 bis 31.07.2026"
+    assert table["Zuwendung anteilig"] == "42.750,00 €"
+    [mail] = emails(year_2026, "decision_approved")
+    assert "Bewilligungszeitraum: 01.03.2026 bis 31.12.2026" in " ".join(mail.text_body.split())
+    assert "Zuwendung anteilig (9 von 12 Monaten)" in mail.text_body and "42.750,00 €" in mail.text_body
+    assert "unbesetzt ist: 01.07.2026 bis 31.07.2026" in mail.text_body
