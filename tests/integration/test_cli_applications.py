@@ -195,3 +195,39 @@ def test_a_late_application_is_refused_or_listed_as_verspaetet(kim_env: Engine, 
         code, stdout, _ = kim("list", "--year", "2026", "--json")
     rows = {row["AGS"]: row for row in json.loads(stdout)["rows"]}
     assert rows[MAINZ]["Status"] == "eingereicht, verspätet"
+
+
+def test_amend_revoke_confirm_and_pending_with_german_refusals(kim_env: Engine) -> None:
+    kim("submit", write("antrag.json", VALID))
+    kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000", "--material", "12000",
+        "--actor", "Referentin")  # fmt: skip
+    code, _, output = kim("confirm", "1", "--by", " referentin ")
+    assert code == 2 and "Vier-Augen-Prinzip" in output
+    assert kim("confirm", "1", "--by", "Referatsleitung")[0] == 0
+    code, _, output = kim("confirm", "1", "--by", "Referatsleitung")
+    assert code == 0 and "bereits bestätigt; nichts geändert, nichts versandt" in output
+    before = stored(kim_env)
+    for args, message in [
+        (("amend", "--ags", MAINZ, "--year", "2026", "--personnel", "viel", "--material", "1", "--reason", "x"),
+         "--personnel: Kein gültiger Betrag"),
+        (("amend", "--ags", MAINZ, "--year", "2026", "--personnel", "45000", "--material", "1", "--reason", " "),
+         "Bitte die Begründung der Änderung angeben"),
+        (("revoke", "--ags", MAINZ, "--year", "2026", "--effective", "2025-12-31", "--reason", "weg"),
+         "Der Widerruf zum 31.12.2025 liegt nicht im Förderjahr 2026"),
+        (("revoke", "--ags", MAINZ, "--year", "2026", "--effective", "15.10.2026", "--reason", "weg"), "--effective"),
+        (("confirm", "99", "--by", "X"), "Eine Entscheidung Nr. 99 gibt es nicht"),
+        (("confirm", "1", "--by", "X", "--reason", "r"), "--reason nur zusammen mit --reject"),
+    ]:  # fmt: skip
+        code, _, output = kim(*args)
+        assert code == 2 and message in output, (args, output)
+    assert stored(kim_env) == before  # nothing changed
+    code, _, output = kim("revoke", "--ags", MAINZ, "--year", "2026", "--effective", "2026-10-15", "--reason",
+                          "Stelle unbesetzt", "--actor", "Referentin")  # fmt: skip
+    assert code == 0 and "Widerruf zum 15.10.2026 für Mainz (2026) erfasst als Nr. 2: wartet auf Bestätigung" in output
+    code, stdout, _ = kim("pending", "--json")
+    assert [(p["grant_decision_id"], p["kind"], p["requested_by"]) for p in json.loads(stdout)] == [
+        (2, "revocation", "Referentin")
+    ]
+    code, _, output = kim("confirm", "2", "--by", "Referatsleitung", "--reject", "--reason", "Datum prüfen")
+    assert code == 0 and "Widerruf Nr. 2 (Mainz, 2026) verworfen" in output
+    assert "Keine Entscheidung wartet auf Bestätigung." in kim("pending")[2]
