@@ -13,7 +13,7 @@ from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, Deliver
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Application, Deliverable, GrantDecision
 from kim_workflow.services import applications as overview_service
-from kim_workflow.services.decisions import DecisionNotPending, DecisionRequest, decide_application
+from kim_workflow.services.decisions import DecisionNotPending, DecisionRequest, decide_application, rules_for
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.grant_acts import InvalidGrantDecision, amend_grant, revoke_grant
 from kim_workflow.services.grant_review import (
@@ -233,3 +233,29 @@ def test_a_partial_year_is_granted_pro_rata_in_the_list_the_form_and_the_email(
     assert "Bewilligungszeitraum: 01.03.2026 bis 31.12.2026" in " ".join(mail.text_body.split())
     assert "Zuwendung anteilig (9 von 12 Monaten)" in mail.text_body and "42.750,00 €" in mail.text_body
     assert "unbesetzt ist: 01.07.2026 bis 31.07.2026" in mail.text_body
+
+
+@pytest.mark.parametrize(
+    ("effective_on", "allowed", "counted"),
+    [(date(2026, 3, 1), True, Decimal("0.00")), (date(2026, 2, 28), False, None),
+     (date(2026, 8, 1), True, Decimal("19000.00"))],  # 4 months (March to June; July vacant) of 57.000 €
+    ids=["at-period-start", "one-day-before", "after-the-vacancy"],
+)  # fmt: skip
+def test_a_revocation_is_not_before_the_funded_period_and_the_budget_keeps_the_part_before_it(
+    year_2026: Engine, settings: Settings, effective_on: date, allowed: bool, counted: Decimal | None
+) -> None:
+    submit(year_2026, settings, funded_period=PERIOD)
+    confirm(year_2026, settings, approve_pending(year_2026, settings))
+    revoke = {"ags": MAINZ, "year": 2026, "effective_on": effective_on, "reason": "Stelle nicht besetzt", "by": A,
+              "now": NOW}  # fmt: skip
+    if not allowed:
+        refused = pytest.raises(InvalidGrantDecision, match=r"liegt vor dem Beginn des Förderzeitraums \(01.03.2026\)")
+        with refused, session_scope(year_2026) as session:
+            revoke_grant(session, settings, **revoke)  # type: ignore[arg-type]
+        return
+    with session_scope(year_2026) as session:
+        act = revoke_grant(session, settings, **revoke)  # type: ignore[arg-type]
+    confirm(year_2026, settings, act.grant_decision_id)
+    with session_scope(year_2026) as session:
+        budget = overview_service.budget_state(session, year=2026, rules=rules_for(settings, 2026))
+    assert budget.granted == counted
