@@ -2,7 +2,8 @@
 
 Confirming applies the decision (status, obligations, budget, email) in the same transaction; the person who
 recorded it cannot confirm it. Confirming a confirmed decision again changes and sends nothing. A rejection (with
-a reason) ends the decision without effect; the application is then open for a new decision. Both names are in
+a reason) ends the decision without effect; anyone may reject, the recorder too (taking back a wrong entry needs
+no second person, since nothing takes effect). The application is then open for a new decision. Both names are in
 the event log (``kim.grant.confirmed`` / ``kim.grant.rejected``: ``requested_by`` and ``confirmed_by``/
 ``rejected_by``).
 """

@@ -259,3 +259,22 @@ def test_a_revocation_is_not_before_the_funded_period_and_the_budget_keeps_the_p
     with session_scope(year_2026) as session:
         budget = overview_service.budget_state(session, year=2026, rules=rules_for(settings, 2026))
     assert budget.granted == counted
+
+
+def test_without_four_eyes_every_decision_takes_effect_at_once(year_2026: Engine, settings: Settings) -> None:
+    settings.policy_dir.mkdir(parents=True, exist_ok=True)
+    (settings.policy_dir / "2026.toml").write_text("[decisions]\nfour_eyes = false\n", encoding="utf-8")
+    submit(year_2026, settings)
+    request = DecisionRequest(outcome=DecisionOutcome.APPROVED, decided_by=A, granted_personnel_eur=Decimal("45000"),
+                              granted_material_eur=Decimal("12000"))  # fmt: skip
+    with session_scope(year_2026) as session:
+        result = decide_application(session, settings, request=request, now=NOW, ags=MAINZ, year=2026)
+    assert result.awaiting_confirmation is None and result.status is ApplicationStatus.APPROVED
+    with session_scope(year_2026) as session:
+        amended = amend_grant(session, settings, ags=MAINZ, year=2026, personnel=Decimal("40000"),
+                              material=Decimal("12000"), reason="Teilzeit", by=A, now=NOW)  # fmt: skip
+    assert amended.state is GrantActState.CONFIRMED and amended.email_queued
+    assert len(emails(year_2026, "decision_approved")) == len(emails(year_2026, "grant_amended")) == 1
+    assert events(year_2026, "kim.grant.requested") == [] and len(events(year_2026, "kim.grant.amended")) == 1
+    with session_scope(year_2026) as session:
+        assert pending_grants(session) == []
