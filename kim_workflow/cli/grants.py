@@ -11,7 +11,9 @@ import typer
 
 from kim_workflow.cli.common import (
     EXIT_BAD_INPUT,
+    ID_MAX,
     Actor,
+    Year,
     console,
     err,
     parse_day,
@@ -21,6 +23,7 @@ from kim_workflow.cli.common import (
     utc_now,
 )
 from kim_workflow.cli.lazy import lazy_module
+from kim_workflow.core.years import YEAR_MAX, YEAR_MIN
 
 if TYPE_CHECKING:
     from kim_workflow.core import german_input
@@ -32,7 +35,6 @@ else:
     grant_review = lazy_module("kim_workflow.services.grant_review")
 
 Ags = Annotated[str, typer.Option("--ags", help="AGS der Kommune, z. B. 07211000")]
-Year = Annotated[int, typer.Option("--year", help="Förderjahr, z. B. 2026")]
 Reason = Annotated[str, typer.Option("--reason", help="Begründung (wird der Kommune mitgeteilt)")]
 
 
@@ -80,7 +82,7 @@ def revoke(
 
 
 def confirm(
-    number: Annotated[int, typer.Argument(help="Nummer der Entscheidung (kim application pending)", min=1)],
+    number: Annotated[int, typer.Argument(help="Nummer der Entscheidung (kim application pending)", min=1, max=ID_MAX)],
     by: Annotated[str, typer.Option("--by", help="Wer bestätigt (eine andere Person als die erfassende)")],
     reject: Annotated[bool, typer.Option("--reject", help="Verwerfen statt bestätigen (mit --reason)")] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Begründung des Verwerfens")] = None,
@@ -109,7 +111,9 @@ def confirm(
 
 
 def pending(
-    year: Annotated[int | None, typer.Option("--year", help="Nur dieses Förderjahr")] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", min=YEAR_MIN, max=YEAR_MAX, help="Nur dieses Förderjahr")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Ergebnis als JSON auf stdout")] = False,
 ) -> None:
     """Decisions waiting for confirmation by a second person (Vier-Augen-Prinzip)."""
