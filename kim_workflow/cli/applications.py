@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from kim_workflow.cli import grants
 from kim_workflow.cli.common import (
     EXIT_BAD_INPUT,
     Actor,
@@ -180,6 +181,14 @@ def decide(
 def _report_decision(result: DecisionResult, request: DecisionRequest) -> None:
     from kim_workflow.core.money import format_eur
 
+    if result.awaiting_confirmation is not None:
+        console.print(
+            f"Bewilligung für {result.kommune} ({result.year}) erfasst als Nr. {result.awaiting_confirmation}: wartet "
+            f"auf Bestätigung durch eine zweite Person (kim application confirm {result.awaiting_confirmation} "
+            "--by NAME). Noch keine E-Mail.",
+            highlight=False,
+        )
+        return
     label = overview_service.STATUS_LABELS[result.status]
     amounts = ""
     if result.outcome is DecisionOutcome.APPROVED:
@@ -253,3 +262,6 @@ def _print_table(rows: list[dict[str, Any]], year: int) -> None:
     for row in rows:
         table.add_row(*(escape(str(v)) for v in row.values()))
     console.print(table)
+
+
+grants.register(application_app)  # amend, revoke, confirm, pending (cli/grants.py)

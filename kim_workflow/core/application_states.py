@@ -16,6 +16,7 @@ class ApplicationAction(StrEnum):
     REQUEST_CHANGES = "request_changes"
     RESUBMIT = "resubmit"
     WITHDRAW = "withdraw"
+    REVOKE = "revoke"
 
 
 def _frozen(targets: dict[str, ApplicationStatus]) -> Mapping[str, ApplicationStatus]:
@@ -44,9 +45,10 @@ TRANSITIONS: Mapping[ApplicationStatus, Mapping[str, ApplicationStatus]] = Mappi
                 ApplicationAction.WITHDRAW: ApplicationStatus.WITHDRAWN,
             }
         ),
-        ApplicationStatus.APPROVED: _frozen({}),
+        ApplicationStatus.APPROVED: _frozen({ApplicationAction.REVOKE: ApplicationStatus.REVOKED}),
         ApplicationStatus.REJECTED: _frozen({}),
         ApplicationStatus.WITHDRAWN: _frozen({}),
+        ApplicationStatus.REVOKED: _frozen({}),
     }
 )
 

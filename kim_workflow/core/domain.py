@@ -59,12 +59,29 @@ class ApplicationStatus(StrEnum):
     REJECTED = "rejected"
     CHANGES_REQUESTED = "changes_requested"
     WITHDRAWN = "withdrawn"  # the Kommune withdrew it before a decision (final; waives the year's reports)
+    REVOKED = "revoked"  # the grant was revoked (Widerrufsbescheid; final; waives the outstanding reports)
 
 
 class DecisionOutcome(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     CHANGES_REQUESTED = "changes_requested"
+
+
+class GrantActKind(StrEnum):
+    """A decision that sets or ends a grant: the approval, an amendment (Änderungsbescheid), a revocation."""
+
+    APPROVAL = "approval"
+    AMENDMENT = "amendment"
+    REVOCATION = "revocation"
+
+
+class GrantActState(StrEnum):
+    """Four eyes: a grant decision takes effect only once a second person confirmed it."""
+
+    PENDING = "pending"  # "wartet auf Bestätigung"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"  # the second person refused it; it never took effect
 
 
 class MeetingType(StrEnum):

@@ -13,6 +13,7 @@ from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from kim_workflow.core.funded_period import FundedPeriod, period_problems
 from kim_workflow.core.money import CENT, amount_text, decimal_places, exact_text, format_eur, format_fte
 from kim_workflow.core.policy import PolicyError
 from kim_workflow.core.validation import AGS_PATTERN
@@ -108,6 +109,8 @@ class ApplicationData:
     overhead_costs_eur: Decimal
     position_in_administration: bool
     notes: str | None = None
+    period: FundedPeriod | None = None
+    """The funded period of the position within the year (``None``: the whole year, no vacancy)."""
 
 
 class ViolationCode(StrEnum):
@@ -125,6 +128,7 @@ class ViolationCode(StrEnum):
     NOT_A_NUMBER = "not_a_number"
     GRANT_ABOVE_CAP = "grant_above_cap"
     GRANT_ABOVE_REQUEST = "grant_above_request"
+    INVALID_PERIOD = "invalid_period"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,7 @@ _MESSAGES = {
     ViolationCode.GRANT_ABOVE_CAP: "Die {label} von {amount} übersteigen den förderfähigen Höchstbetrag von {cap}.",
     ViolationCode.GRANT_ABOVE_REQUEST: "Die {label} von {amount} übersteigen die beantragten {requested_label} "
     "von {requested}.",
+    ViolationCode.INVALID_PERIOD: "{problem}",
 }
 _LABELS = {
     "staff": "Stellenanteile",
@@ -195,7 +200,7 @@ def personnel_cap(total_fte: Decimal, rules: FundingRules) -> Decimal:
 
 
 def check_application(application: ApplicationData, rules: FundingRules) -> list[Violation]:
-    """Every rule the application breaks, in a fixed order (Kommune, staff, personnel, material, overhead)."""
+    """Every rule the application breaks, in a fixed order (Kommune, staff, personnel, material, overhead, period)."""
     found: list[Violation] = []
     if not isinstance(application.ags, str) or not AGS_PATTERN.fullmatch(application.ags):
         found.append(_v(ViolationCode.INVALID_AGS, "ags"))
@@ -206,6 +211,9 @@ def check_application(application: ApplicationData, rules: FundingRules) -> list
     material, code = application.material_costs_eur, ViolationCode.MATERIAL_COSTS_ABOVE_CAP
     found += _check_amount("material_costs_eur", material, rules.max_material_eur, code)
     found += _check_overhead(application.overhead_costs_eur, rules)
+    if application.period is not None:
+        problems = period_problems(application.period, application.year)
+        found += [_v(ViolationCode.INVALID_PERIOD, "funded_period", problem=problem) for problem in problems]
     return found
 
 

@@ -29,6 +29,7 @@ class Obligation(StrEnum):
     UNDECIDED = "undecided"  # none yet: draft, submitted or changes requested
     REJECTED = "rejected"  # waived
     WITHDRAWN = "withdrawn"  # waived
+    REVOKED = "revoked"  # waived: the grant was revoked (outstanding reports only; received ones stay)
 
     @property
     def owed(self) -> bool:
@@ -36,16 +37,21 @@ class Obligation(StrEnum):
 
     @property
     def waived(self) -> bool:
-        return self in (Obligation.REJECTED, Obligation.WITHDRAWN)
+        return self in (Obligation.REJECTED, Obligation.WITHDRAWN, Obligation.REVOKED)
 
 
 _BY_STATUS = {
     ApplicationStatus.APPROVED: Obligation.APPROVED,
     ApplicationStatus.REJECTED: Obligation.REJECTED,
     ApplicationStatus.WITHDRAWN: Obligation.WITHDRAWN,
+    ApplicationStatus.REVOKED: Obligation.REVOKED,
 }
 
-_WAIVER_TEXT = {Obligation.REJECTED: "Antrag abgelehnt am {on}", Obligation.WITHDRAWN: "Antrag zurückgezogen am {on}"}
+_WAIVER_TEXT = {
+    Obligation.REJECTED: "Antrag abgelehnt am {on}",
+    Obligation.WITHDRAWN: "Antrag zurückgezogen am {on}",
+    Obligation.REVOKED: "Förderung widerrufen zum {on}",  # on: the day the revocation takes effect
+}
 
 
 def obligation(basis: ObligationBasis, status: ApplicationStatus | None) -> Obligation:
@@ -58,7 +64,7 @@ def obligation(basis: ObligationBasis, status: ApplicationStatus | None) -> Obli
 
 
 def waiver_reason(reason: Obligation, on: date) -> str:
-    """The German reason stored with a waiver, e.g. "Antrag abgelehnt am 03.06.2026"."""
+    """The German reason stored with a waiver, e.g. "Antrag abgelehnt am 03.06.2026" (a revocation: its date)."""
     return _WAIVER_TEXT[reason].format(on=f"{on:%d.%m.%Y}")
 
 
@@ -85,6 +91,7 @@ def summary_de(reasons: Iterable[Obligation], *, per_kommune: int) -> str:
             (Obligation.NO_APPLICATION, "ohne Antrag"),
             (Obligation.REJECTED, "abgelehnt (entfällt)"),
             (Obligation.WITHDRAWN, "zurückgezogen (entfällt)"),
+            (Obligation.REVOKED, "widerrufen (entfällt)"),
             (Obligation.UNDECIDED, "noch nicht entschieden"),
         )
         if counts[reason]

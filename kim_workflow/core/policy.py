@@ -130,6 +130,12 @@ class MeetingPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionPolicy:
+    four_eyes: bool = True
+    """Every approval, amendment, revocation and budget override takes effect only once a second person confirms."""
+
+
+@dataclass(frozen=True, slots=True)
 class YearPolicy:
     """Everything that may change between funding years; ``funding`` stays a raw (JSON-safe) dict."""
 
@@ -138,6 +144,7 @@ class YearPolicy:
     application_window: ApplicationWindowPolicy
     meetings: MeetingPolicy
     funding: dict[str, Any] = field(default_factory=dict, hash=False)
+    decisions: DecisionPolicy = DecisionPolicy()
 
     def deadline(self) -> date:
         """The effective deadline of the annual report and the questionnaire."""
@@ -146,7 +153,7 @@ class YearPolicy:
 
 def parse_policy(year: int, data: Mapping[str, Any]) -> YearPolicy:
     """The policy of ``year`` from ``data``, defaults for anything missing; raise :class:`PolicyError`."""
-    check_keys(data, {"year", "report", "application_window", "meetings", "funding"}, "Richtlinie")
+    check_keys(data, {"year", "report", "application_window", "meetings", "funding", "decisions"}, "Richtlinie")
     if "year" in data and integer(data["year"], "year") != year:
         raise PolicyError(f"year: {data['year']!r} passt nicht zum Förderjahr {year}")
     report = build(ReportPolicy, table(data.get("report", {}), "report"), "report", _report_readers())
@@ -161,7 +168,9 @@ def parse_policy(year: int, data: Mapping[str, Any]) -> YearPolicy:
         application_window=_parse_window(year, table(data.get("application_window", {}), "application_window")),
         meetings=build(MeetingPolicy, table(data.get("meetings", {}), "meetings"), "meetings", _meeting_readers()),
         funding=json_safe(table(data.get("funding", {}), "funding"), "funding"),
-    )
+        decisions=build(DecisionPolicy, table(data.get("decisions", {}), "decisions"), "decisions",
+                        {"four_eyes": boolean}),
+    )  # fmt: skip
 
 
 def policy_to_dict(policy: YearPolicy) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from kim_workflow.core.domain import (
     DecisionOutcome,
     DeliverableKind,
     DeliverableStatus,
+    GrantActKind,
+    GrantActState,
     KommuneKind,
     MeetingStatus,
     MeetingType,
@@ -108,6 +110,13 @@ class Application(SQLModel, table=True):
     decision_run_id: str | None = Field(default=None, max_length=64)  # the Prefect run waiting for the decision
     late: bool = Field(default=False, sa_column=Column(sa.Boolean, nullable=False, server_default=sa.false()))
     """First submitted after the application deadline, accepted by policy (``late_applications``) as "verspätet"."""
+    # the funded period of the position within the year (None: from 1 January / to 31 December), and its vacancies
+    period_start: date | None = None
+    period_end: date | None = None
+    vacancies: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(sa.JSON, nullable=False, server_default=sa.text("'[]'"))
+    )
+    """Vacancy periods (unbesetzt) as ``[{"from": "2026-05-01", "to": "2026-06-30"}]``, ISO dates, sorted."""
 
 
 class ApplicationRevision(SQLModel, table=True):
@@ -133,6 +142,33 @@ class Decision(SQLModel, table=True):
     message: str | None = Field(default=None, max_length=4000)
     decided_by: str = Field(max_length=200)
     decided_at: datetime = _ts(nullable=False)
+
+
+class GrantDecision(SQLModel, table=True):
+    """An approval, amendment (Änderungsbescheid) or revocation (Widerrufsbescheid) and its four-eyes state.
+
+    The current grant of an application is its latest confirmed approval or amendment, ended by a confirmed
+    revocation (``core/grants.current_grant``). A confirmed approval also has its ``decision`` row.
+    """
+
+    __tablename__ = "grant_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    application_revision: int
+    kind: GrantActKind = Field(sa_column=Column(_enum(GrantActKind), nullable=False))
+    state: GrantActState = Field(sa_column=Column(_enum(GrantActState), nullable=False))
+    granted_personnel_eur: Decimal | None = Field(default=None, sa_column=Column(Money, nullable=True))
+    granted_material_eur: Decimal | None = Field(default=None, sa_column=Column(Money, nullable=True))
+    effective_on: date | None = None  # a revocation: the day from which the grant no longer applies
+    reason: str | None = Field(default=None, max_length=4000)  # amendment/revocation; an approval's message
+    budget_override_reason: str | None = Field(default=None, max_length=1000)
+    requested_by: str = Field(max_length=200)
+    requested_at: datetime = _ts(nullable=False)
+    reviewed_by: str | None = Field(default=None, max_length=200)  # the second person (confirmed or rejected)
+    reviewed_at: datetime | None = _ts()
+    review_reason: str | None = Field(default=None, max_length=1000)  # why the second person rejected it
+    decision_id: int | None = Field(default=None, foreign_key="decision.id")
 
 
 class Deliverable(SQLModel, table=True):

@@ -163,3 +163,8 @@ def due_in_key(key: str) -> date | None:
         return None if text is None else date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def grant_occasion(grant_decision_id: int, kind: str) -> str:
+    """An amendment or revocation (one grant decision, confirmed once)."""
+    return f"grant:{grant_decision_id}:{kind}"

@@ -24,3 +24,5 @@ class MessageKind(StrEnum):
     MEETING_MINUTES = "meeting_minutes"
     DELIVERY_FAILED = "delivery_failed"  # operator digest to the ministry: emails failed or became unknown
     KOMMUNE_UNREACHABLE = "kommune_unreachable"  # to the ministry: every address of a Kommune bounced
+    GRANT_AMENDED = "grant_amended"  # Änderungsbescheid: new amounts of a grant, with the reason
+    GRANT_REVOKED = "grant_revoked"  # Widerrufsbescheid: the grant ends on a date, with the reason

@@ -85,8 +85,11 @@ DECISION_APPROVED: Mapping[str, Any] = {
         {"label": "Sachkosten", "amount": Decimal("20000.00")},
     ],
     "granted_total": Decimal("80000.00"),
-    "funding_period_start": date(2027, 1, 1),
+    "funding_period_start": date(2027, 3, 1),
     "funding_period_end": date(2027, 12, 31),
+    "vacancies": "01.07.2027 bis 31.07.2027",
+    "pro_rata_total": Decimal("60000.00"),
+    "pro_rata_share": "9 von 12 Monaten",
     "message": "Bitte beachten Sie die Nebenbestimmungen im Bescheid.\nDie erste Rate wird im Januar ausgezahlt.",
 }
 
@@ -232,3 +235,32 @@ KOMMUNE_UNREACHABLE: Mapping[str, Any] = {
 # Fictitious recipients for previews: ministry notices go to the ministry, everything else to a Kommune.
 MINISTRY_ADDRESS = "integration@mffki.rlp.example"
 KOMMUNE_ADDRESS = "integrationsmanagement@mainz-bingen.example"
+
+_OLD_LINES = [
+    {"label": "Personalkosten (1,0 VZÄ)", "amount": Decimal("60000.00")},
+    {"label": "Sachkosten", "amount": Decimal("20000.00")},
+]
+
+GRANT_AMENDED: Mapping[str, Any] = {
+    **_FILED,
+    "old_lines": _OLD_LINES,
+    "old_total": Decimal("80000.00"),
+    "new_lines": [
+        {"label": "Personalkosten (1,0 VZÄ)", "amount": Decimal("52500.00")},
+        {"label": "Sachkosten", "amount": Decimal("20000.00")},
+    ],
+    "new_total": Decimal("72500.00"),
+    "funding_period": "01.01.2027 bis 31.12.2027",
+    "pro_rata_total": Decimal("72500.00"),
+    "reason": "Die Stelle ist nach TVöD EG 10 statt EG 11 eingruppiert; die Personalkosten sinken entsprechend.",
+}
+
+GRANT_REVOKED: Mapping[str, Any] = {
+    **_FILED,
+    "old_lines": _OLD_LINES,
+    "old_total": Decimal("80000.00"),
+    "funding_period": "01.01.2027 bis 31.12.2027",
+    "effective_on": date(2027, 10, 15),
+    "remaining_total": Decimal("63010.75"),
+    "reason": "Die geförderte Stelle ist seit dem 1. Oktober nicht mehr besetzt und wird nicht nachbesetzt.",
+}

@@ -98,7 +98,7 @@ _SPECS = (
     MessageSpec(
         _K.DECISION_APPROVED, "Förderentscheidung: Bewilligung", Audience.KOMMUNE,
         _keys(_APPLICATION, {"reference", "grant_lines", "granted_total", "funding_period_start",
-                             "funding_period_end", "message"}),
+                             "funding_period_end", "vacancies", "pro_rata_total", "pro_rata_share", "message"}),
         samples.DECISION_APPROVED,
     ),
     MessageSpec(
@@ -160,6 +160,18 @@ _SPECS = (
     MessageSpec(
         _K.KOMMUNE_UNREACHABLE, "Kommune nicht erreichbar (Ministerium)", Audience.MINISTRY,
         _keys({"kommune_name", "ags", "addresses", "failed_subject", "reported_at"}), samples.KOMMUNE_UNREACHABLE,
+    ),
+    MessageSpec(
+        _K.GRANT_AMENDED, "Änderungsbescheid: neue Förderbeträge", Audience.KOMMUNE,
+        _keys(_APPLICATION, {"reference", "old_lines", "old_total", "new_lines", "new_total", "funding_period",
+                             "pro_rata_total", "reason"}),
+        samples.GRANT_AMENDED,
+    ),
+    MessageSpec(
+        _K.GRANT_REVOKED, "Widerrufsbescheid: Förderung widerrufen", Audience.KOMMUNE,
+        _keys(_APPLICATION, {"reference", "old_lines", "old_total", "funding_period", "effective_on",
+                             "remaining_total", "reason"}),
+        samples.GRANT_REVOKED,
     ),
 )  # fmt: skip
 

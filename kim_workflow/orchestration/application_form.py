@@ -6,13 +6,24 @@ same intake as the CLI's JSON file; an ``ApplicationInput`` (or its dict) is acc
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, model_validator
 
 from kim_workflow.core.german_input import parse_number
-from kim_workflow.orchestration.forms import Amount, FormText, Kommune, OptionalText, Year, de, text_parser
+from kim_workflow.orchestration.forms import (
+    Amount,
+    FormText,
+    GermanDate,
+    Kommune,
+    OptionalDate,
+    OptionalText,
+    Year,
+    de,
+    text_parser,
+)
 from kim_workflow.services.application_input import ApplicationInput, parse_application
 
 
@@ -30,6 +41,13 @@ class StaffForm(BaseModel):
     fte: Fte = de("Stellenanteil (VZÄ)", "z. B. 0,5 oder 1")
 
 
+class VacancyForm(BaseModel):
+    """Ein Zeitraum, in dem die Stelle unbesetzt ist."""
+
+    start: GermanDate = de("Unbesetzt von", "TT.MM.JJJJ")
+    end: GermanDate = de("Unbesetzt bis", "TT.MM.JJJJ (einschließlich)")
+
+
 class ApplicationForm(BaseModel):
     """Antrag einer Kommune auf KIM-Förderung für ein Förderjahr."""
 
@@ -45,12 +63,31 @@ class ApplicationForm(BaseModel):
         "Stelle in der Kommunalverwaltung", "Die Stelle ist in der Kommunalverwaltung angesiedelt"
     )
     notes: OptionalText = de("Anmerkungen", "Optional", default=None, max_length=4000)
+    period_start: OptionalDate = de("Förderzeitraum von", "TT.MM.JJJJ; leer: ab 1. Januar", default=None, shown="")
+    period_end: OptionalDate = de("Förderzeitraum bis", "TT.MM.JJJJ; leer: bis 31. Dezember", default=None, shown="")
+    vacancies: list[VacancyForm] = de(
+        "Vakanzen", "Zeiträume, in denen die Stelle unbesetzt ist (optional)", default=[], max_length=24
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _from_application_input(cls, data: Any) -> Any:
-        return data.model_dump() if isinstance(data, ApplicationInput) else data
+        if not isinstance(data, ApplicationInput):
+            return data
+        document = data.model_dump(exclude={"funded_period"})
+        if data.funded_period is not None:
+            period = data.funded_period
+            document |= {"period_start": period.start, "period_end": period.end,
+                         "vacancies": [{"start": v.start, "end": v.end} for v in period.vacancies]}  # fmt: skip
+        return document
 
     def to_input(self) -> ApplicationInput:
         """The intake's input; raise ``ApplicationInputError`` (German) where it does not fit."""
-        return parse_application(self.model_dump(mode="python"))
+        document = self.model_dump(mode="python", exclude={"period_start", "period_end", "vacancies"})
+        if self.period_start or self.period_end or self.vacancies:
+            document["funded_period"] = {
+                "start": self.period_start or date(self.year, 1, 1),
+                "end": self.period_end or date(self.year, 12, 31),
+                "vacancies": [{"from": v.start, "to": v.end} for v in self.vacancies],
+            }
+        return parse_application(document)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from kim_workflow.core.funded_period import FundedPeriod, Vacancy, sorted_vacancies
 from kim_workflow.core.funding import ApplicationData, StaffShare, Violation
 from kim_workflow.core.header_text import normalise_body_text
 from kim_workflow.core.validation import check_header_safe, check_multiline_safe
@@ -32,6 +34,7 @@ from kim_workflow.core.years import YEAR_MAX, YEAR_MIN
 INVALID_INPUT = "invalid_input"
 MALFORMED_JSON = "malformed_json"
 MAX_DOCUMENT_CHARS = 200_000
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?$")
 
 
@@ -75,6 +78,43 @@ class StaffInput(BaseModel):
     fte: Amount = Field(description="Stellenanteil in VZÄ, z. B. 0.5")
 
 
+def to_date(value: object) -> date:
+    """A date from ``date`` or an ISO string ``JJJJ-MM-TT``; ``ValueError`` (German) otherwise."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"das Datum {value.strip()!r} gibt es nicht") from None
+    raise ValueError(f"erwartet ein Datum JJJJ-MM-TT, nicht {str(value)[:40]!r}")
+
+
+Day = Annotated[date, BeforeValidator(to_date)]
+
+
+class VacancyInput(BaseModel):
+    """Ein Zeitraum, in dem die Stelle unbesetzt ist (von … bis …, beide einschließlich)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    start: Day = Field(alias="from", description="unbesetzt von (JJJJ-MM-TT)")
+    end: Day = Field(alias="to", description="unbesetzt bis (JJJJ-MM-TT)")
+
+
+class FundedPeriodInput(BaseModel):
+    """Der Förderzeitraum der Stelle im Förderjahr und ihre Vakanzen."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    start: Day = Field(description="Beginn (JJJJ-MM-TT)")
+    end: Day = Field(description="Ende (JJJJ-MM-TT)")
+    vacancies: list[VacancyInput] = Field(default_factory=list, max_length=24, description="Vakanzen")
+
+    def to_period(self) -> FundedPeriod:
+        return FundedPeriod(self.start, self.end, sorted_vacancies([Vacancy(v.start, v.end) for v in self.vacancies]))
+
+
 class ApplicationInput(BaseModel):
     """Antrag einer Kommune auf KIM-Förderung für ein Förderjahr (Beträge in Euro)."""
 
@@ -88,6 +128,9 @@ class ApplicationInput(BaseModel):
     overhead_costs_eur: Amount = Field(description="Gemeinkosten (nicht förderfähig, also 0)")
     position_in_administration: StrictBool = Field(description="Stelle in der Kommunalverwaltung angesiedelt")
     notes: Notes | None = Field(default=None, max_length=4000, description="Anmerkungen (optional)")
+    funded_period: FundedPeriodInput | None = Field(
+        default=None, description="Förderzeitraum (optional; ohne Angabe das ganze Förderjahr)"
+    )
 
     def to_data(self) -> ApplicationData:
         staff = tuple(StaffShare(person.name.strip(), person.fte) for person in self.staff)
@@ -100,6 +143,7 @@ class ApplicationInput(BaseModel):
             overhead_costs_eur=self.overhead_costs_eur,
             position_in_administration=self.position_in_administration,
             notes=normalise_body_text(self.notes or "").strip() or None,
+            period=self.funded_period.to_period() if self.funded_period is not None else None,
         )
 
 

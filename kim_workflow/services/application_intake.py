@@ -26,6 +26,7 @@ from kim_workflow.email.outbox import enqueue
 from kim_workflow.services.application_input import ApplicationInput
 from kim_workflow.services.applications import STATUS_LABELS, allowed_text, reference, staff_json
 from kim_workflow.services.errors import UseCaseError
+from kim_workflow.services.grant_state import vacancies_json
 from kim_workflow.services.lookups import active_contacts_by_kommune, id_of, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_funding_rules, load_policy
@@ -138,6 +139,9 @@ def _store(
         "updated_at": now,
         "decision_run_id": None,
         "late": late,
+        "period_start": data.period.start if data.period else None,
+        "period_end": data.period.end if data.period else None,
+        "vacancies": vacancies_json(data.period) if data.period else [],
     }
     if current is None:
         current = Application.model_validate({"kommune_id": id_of(kommune), "year": data.year, **values})
@@ -184,6 +188,9 @@ def _content(application: Application) -> dict[str, object]:
         "overhead_costs_eur": format(application.overhead_costs_eur, "f"),
         "position_in_administration": application.position_in_administration,
         "notes": application.notes,
+        "period_start": application.period_start.isoformat() if application.period_start else None,
+        "period_end": application.period_end.isoformat() if application.period_end else None,
+        "vacancies": application.vacancies,
     }
 
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.budget import BudgetState
-from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
+from kim_workflow.core.domain import ApplicationStatus
+from kim_workflow.core.funded_period import period_text
 from kim_workflow.core.funding import ApplicationData, FundingRules, StaffShare
 from kim_workflow.core.money import format_eur, format_fte
-from kim_workflow.db.models import Application, Decision, Kommune
+from kim_workflow.db.models import Application, Kommune
 from kim_workflow.services.errors import UseCaseError
+from kim_workflow.services.grant_state import counted, current_grants, funded_period, pending_ids, pro_rata_of
 from kim_workflow.services.lookups import cycle_for, kommune_by_ags
 
 STATUS_LABELS = {
@@ -23,6 +26,7 @@ STATUS_LABELS = {
     ApplicationStatus.REJECTED: "abgelehnt",
     ApplicationStatus.CHANGES_REQUESTED: "Nachforderung",
     ApplicationStatus.WITHDRAWN: "zurückgezogen",
+    ApplicationStatus.REVOKED: "widerrufen",
 }
 ACTION_LABELS = {
     "submit": "einreichen",
@@ -31,12 +35,14 @@ ACTION_LABELS = {
     "request_changes": "nachfordern",
     "resubmit": "erneut einreichen",
     "withdraw": "zurückziehen",
+    "revoke": "widerrufen",
 }
 NO_APPLICATION = "kein Antrag"
 LATE_LABEL = "verspätet"
+PENDING_LABEL = "wartet auf Bestätigung"
 COLUMNS_DE = (
     "AGS", "Kommune", "Status", "Revision", "VZÄ", "Personalkosten beantragt", "Sachkosten beantragt",
-    "Personalkosten bewilligt", "Sachkosten bewilligt",
+    "Personalkosten bewilligt", "Sachkosten bewilligt", "Förderzeitraum", "Zuwendung anteilig", "Vier Augen",
 )  # fmt: skip
 
 
@@ -106,6 +112,13 @@ class OverviewRow:
     granted_material: Decimal | None
     late: bool = False
     """Submitted after the application deadline (accepted by policy): the status shows "verspätet"."""
+    period: str | None = None
+    """The funded period (German), e.g. "01.03.2026 bis 31.12.2026"."""
+    pro_rata_total: Decimal | None = None
+    """The current grant for the funded part of the year (up to a revocation)."""
+    revoked_on: date | None = None
+    awaiting_confirmation: int | None = None
+    """The id of a grant decision waiting for the second person (four eyes)."""
 
     @property
     def granted_total(self) -> Decimal:
@@ -116,60 +129,45 @@ def overview(session: Session, *, year: int) -> list[OverviewRow]:
     """One row per active Kommune (and any other with an application): three queries in all."""
     cycle_for(session, year)
     applications = {a.kommune_id: a for a in session.exec(select(Application).where(col(Application.year) == year))}
-    granted = _granted(session, [a.id for a in applications.values() if a.id is not None])
+    ids = [a.id for a in applications.values() if a.id is not None]
+    grants, pending = current_grants(session, ids), pending_ids(session, ids)
     rows = []
     for kommune in session.exec(select(Kommune).order_by(col(Kommune.ags))):
         application = applications.get(kommune.id or 0)
         if application is not None:
-            rows.append(_row(kommune, application, *granted.get(application.id or 0, (None, None))))
+            rows.append(_row(kommune, application, grants, pending.get(application.id or 0)))
         elif kommune.active:
             rows.append(OverviewRow(kommune.ags, kommune.name, None, None, None, None, None, None, None))
     return rows
 
 
-def _row(
-    kommune: Kommune, application: Application, personnel: Decimal | None, material: Decimal | None
-) -> OverviewRow:
+def _row(kommune: Kommune, application: Application, grants: dict[int, Any], pending: int | None) -> OverviewRow:
     requested = (application.personnel_costs_eur, application.material_costs_eur)
+    grant = grants.get(application.id or 0)
     return OverviewRow(
-        kommune.ags,
-        kommune.name,
-        application.status,
-        application.revision,
-        application.fte_total,
-        *requested,
-        personnel,
-        material,
-        application.late,
-    )
-
-
-def _granted(session: Session, ids: list[int]) -> dict[int, tuple[Decimal | None, Decimal | None]]:
-    """Granted amounts of the latest approval per application."""
-    decisions = session.exec(
-        select(Decision)
-        .where(col(Decision.application_id).in_(ids), col(Decision.outcome) == DecisionOutcome.APPROVED)
-        .order_by(col(Decision.id))
-    )
-    return {d.application_id: (d.granted_personnel_eur, d.granted_material_eur) for d in decisions}
+        kommune.ags, kommune.name, application.status, application.revision, application.fte_total, *requested,
+        grant.personnel if grant else None, grant.material if grant else None, application.late,
+        period_text(funded_period(application)), pro_rata_of(application, grant).total if grant else None,
+        grant.revoked_on if grant else None, pending,
+    )  # fmt: skip
 
 
 def budget_state(session: Session, *, year: int, rules: FundingRules, excluding: int | None = None) -> BudgetState:
-    """The year's ceiling and what its approved applications (but ``excluding``) were granted."""
-    approved = session.exec(
-        select(Application.id).where(
-            col(Application.year) == year,
-            col(Application.status) == ApplicationStatus.APPROVED,
-            col(Application.id) != (excluding or 0),
-        )
-    ).all()
-    granted = _granted(session, [i for i in approved if i is not None])
-    total = sum(((p or Decimal(0)) + (m or Decimal(0)) for p, m in granted.values()), Decimal(0))
-    return BudgetState(rules.budget_total_eur, total)
+    """The year's ceiling and what the grants in force (but ``excluding``'s) cost it, pro rata.
+
+    A grant counts with its part for the funded period; a revoked one with its part up to the day before the
+    revocation took effect (what was paid out for that time stays spent). Pending decisions do not count yet.
+    """
+    applications = list(
+        session.exec(select(Application).where(col(Application.year) == year, col(Application.id) != (excluding or 0)))
+    )
+    grants = current_grants(session, [a.id for a in applications if a.id is not None])
+    return BudgetState(rules.budget_total_eur, counted(applications, grants))
 
 
 def total_granted(rows: list[OverviewRow]) -> Decimal:
-    return sum((row.granted_total for row in rows if row.status is ApplicationStatus.APPROVED), Decimal(0))
+    """The year's grants in force, pro rata (revoked ones up to the revocation)."""
+    return sum((row.pro_rata_total or Decimal(0) for row in rows), Decimal(0))
 
 
 def as_table(rows: list[OverviewRow]) -> list[dict[str, Any]]:
@@ -180,6 +178,7 @@ def as_table(rows: list[OverviewRow]) -> list[dict[str, Any]]:
 def _cells(row: OverviewRow) -> tuple[str, ...]:
     status = STATUS_LABELS[row.status] if row.status is not None else NO_APPLICATION
     status += f", {LATE_LABEL}" if row.late else ""
+    status += f" zum {row.revoked_on:%d.%m.%Y}" if row.revoked_on is not None else ""
     amounts = (row.requested_personnel, row.requested_material, row.granted_personnel, row.granted_material)
     return (
         row.ags,
@@ -188,6 +187,9 @@ def _cells(row: OverviewRow) -> tuple[str, ...]:
         str(row.revision) if row.revision is not None else "—",
         format_fte(row.fte) if row.fte is not None else "—",
         *(format_eur(amount) if amount is not None else "—" for amount in amounts),
+        row.period or "—",
+        format_eur(row.pro_rata_total) if row.pro_rata_total is not None else "—",
+        f"{PENDING_LABEL} (Nr. {row.awaiting_confirmation})" if row.awaiting_confirmation is not None else "—",
     )
 
 

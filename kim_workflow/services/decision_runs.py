@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import ApplicationStatus
+from kim_workflow.core.funded_period import funded_share, period_text, share_text
 from kim_workflow.core.funding import personnel_cap
 from kim_workflow.core.money import format_eur, format_fte
 from kim_workflow.core.registry import display_name
@@ -20,6 +21,7 @@ from kim_workflow.db.models import Application, Decision, Kommune
 from kim_workflow.services.applications import budget_state, find_application
 from kim_workflow.services.applications import reference as file_reference
 from kim_workflow.services.decisions import DecisionRequest, DecisionResult, decide_application, rules_for
+from kim_workflow.services.grant_state import funded_period, pending_act, pending_ids
 from kim_workflow.services.lookups import id_of
 from kim_workflow.settings import Settings
 
@@ -34,10 +36,12 @@ class PendingDecision:
     status: ApplicationStatus
     decision_run_id: str | None
     summary: str
+    awaiting_confirmation: int | None = None
+    """Four eyes: an approval was entered and waits for a second person (``kim application confirm``)."""
 
     @property
     def pending(self) -> bool:
-        return self.status is ApplicationStatus.SUBMITTED
+        return self.status is ApplicationStatus.SUBMITTED and self.awaiting_confirmation is None
 
 
 def claim_decision_run(
@@ -98,7 +102,8 @@ def waiting_applications(session: Session, *, submitted_before: datetime) -> lis
         .where(col(Application.status) == ApplicationStatus.SUBMITTED, col(Application.updated_at) < submitted_before)
         .order_by(col(Application.id))
     ).all()
-    return [WaitingApplication(int(row[0] or 0), row[1]) for row in rows]
+    confirming = pending_ids(session, [int(row[0] or 0) for row in rows])  # four eyes: no new form meanwhile
+    return [WaitingApplication(int(row[0] or 0), row[1]) for row in rows if int(row[0] or 0) not in confirming]
 
 
 def replace_decision_run(session: Session, *, application_id: int, expected: str | None, run_id: str) -> bool:
@@ -142,11 +147,16 @@ def _pending(session: Session, settings: Settings, application: Application, kom
         f"{format_eur(application.personnel_costs_eur)} (höchstens {format_eur(cap)}), Sachkosten "
         f"{format_eur(application.material_costs_eur)} (höchstens {format_eur(rules.max_material_eur)})."
     )
+    period = funded_period(application)
+    if not period.whole:
+        share = share_text(funded_share(period, application.year))
+        summary += f" Förderzeitraum {period_text(period)}: anteilig {share}."
     if application.late:
         summary += " **Verspätet eingegangen** (nach Ablauf der Antragsfrist, nach Richtlinie angenommen)."
     budget = budget_state(session, year=application.year, rules=rules, excluding=id_of(application)).line()
     if budget is not None:
         summary += f" {budget} Darüber hinaus nur mit Begründung der Budgetüberschreitung."
+    waiting = pending_act(session, id_of(application))
     return PendingDecision(
         id_of(application),
         application.year,
@@ -154,4 +164,5 @@ def _pending(session: Session, settings: Settings, application: Application, kom
         application.status,
         application.decision_run_id,
         summary,
+        None if waiting is None else id_of(waiting),
     )

@@ -18,13 +18,14 @@ from sqlmodel import Session
 from kim_workflow.core.application_states import InvalidTransition, apply_decision
 from kim_workflow.core.budget import budget_problems, override_reason
 from kim_workflow.core.calendar import next_working_day
-from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
+from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, GrantActKind
+from kim_workflow.core.funded_period import funded_share, pro_rata, share_text
 from kim_workflow.core.funding import ApplicationData, FundingRules, check_grant
 from kim_workflow.core.header_text import normalise_body_text
 from kim_workflow.core.money import format_fte
 from kim_workflow.core.registry import display_name
 from kim_workflow.db.events import record_event
-from kim_workflow.db.models import Application, Decision, Kommune
+from kim_workflow.db.models import Application, Decision, GrantDecision, Kommune
 from kim_workflow.email.keys import application_ref, decision_occasion, kommune_recipient
 from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import enqueue
@@ -37,6 +38,8 @@ from kim_workflow.services.applications import (
 )
 from kim_workflow.services.applications import reference as file_reference
 from kim_workflow.services.errors import UseCaseError
+from kim_workflow.services.grant_acts import four_eyes, record_act
+from kim_workflow.services.grant_state import funded_period, pending_act
 from kim_workflow.services.lookups import active_contacts_by_kommune, id_of, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.obligations import follow_decision
@@ -88,6 +91,8 @@ class DecisionResult:
     outcome: DecisionOutcome
     status: ApplicationStatus
     email_queued: bool
+    awaiting_confirmation: int | None = None
+    """Four eyes: the id of the approval that waits for a second person (nothing took effect yet)."""
 
 
 def decision_problems(data: ApplicationData, request: DecisionRequest, rules: FundingRules) -> list[str]:
@@ -134,37 +139,85 @@ def decide_application(
     """
     application, kommune = find_application(session, application_id=application_id, ags=ags, year=year)
     session.refresh(application, with_for_update=True)
-    status = _next_status(application, kommune, request.outcome, revision)
+    status = _next_status(session, application, kommune, request.outcome, revision)
     rules = rules_for(settings, application.year)
     problems = decision_problems(application_data(application, kommune.ags), request, rules)
     override = override_reason(request.budget_override_reason)
     granted = _grant_total(request)
     if request.outcome is DecisionOutcome.APPROVED and granted is not None:
-        budget = budget_state(session, year=application.year, rules=rules, excluding=id_of(application))
-        problems += budget_problems(budget, granted, override)
+        problems += approval_budget_problems(session, application, rules, granted, override)
     if problems:
         raise InvalidDecision(problems)
+    message = normalise_body_text(request.message or "").strip() or None
+    application.updated_at, application.decision_run_id = now, run_id
+    if request.outcome is DecisionOutcome.APPROVED:
+        pending = four_eyes(settings, application.year)
+        act = record_act(
+            session, application=application, kommune=kommune, kind=GrantActKind.APPROVAL,
+            requested_by=request.decided_by, now=now, pending=pending, personnel=request.granted_personnel_eur,
+            material=request.granted_material_eur, reason=message, override=override,
+        )  # fmt: skip
+        if pending:
+            session.add(application)
+            return DecisionResult(
+                id_of(application), 0, kommune.ags, kommune.name, application.year, application.revision,
+                request.outcome, application.status, False, awaiting_confirmation=id_of(act),
+            )  # fmt: skip
+        return approval_takes_effect(session, settings, application=application, kommune=kommune, act=act, now=now)
     decision = Decision(
         application_id=id_of(application), application_revision=application.revision, outcome=request.outcome,
-        granted_personnel_eur=request.granted_personnel_eur, granted_material_eur=request.granted_material_eur,
-        message=normalise_body_text(request.message or "").strip() or None, decided_by=request.decided_by.strip(),
+        message=message, decided_by=request.decided_by.strip(), decided_at=now,
+    )  # fmt: skip
+    return _takes_effect(session, settings, application, kommune, decision, status, now, {})
+
+
+def approval_budget_problems(
+    session: Session, application: Application, rules: FundingRules, granted: Decimal, override: str | None
+) -> list[str]:
+    """The ceiling check of an approval: its pro-rata part of the funded period against what is left."""
+    budget = budget_state(session, year=application.year, rules=rules, excluding=id_of(application))
+    share = funded_share(funded_period(application), application.year)
+    return budget_problems(budget, pro_rata(granted, share), override)
+
+
+def approval_takes_effect(
+    session: Session, settings: Settings, *, application: Application, kommune: Kommune, act: GrantDecision,
+    now: datetime,
+) -> DecisionResult:  # fmt: skip
+    """A (confirmed) approval: the decision row, status "bewilligt", obligations, event and the email."""
+    decision = Decision(
+        application_id=id_of(application), application_revision=act.application_revision,
+        outcome=DecisionOutcome.APPROVED, granted_personnel_eur=act.granted_personnel_eur,
+        granted_material_eur=act.granted_material_eur, message=act.reason, decided_by=act.requested_by,
         decided_at=now,
     )  # fmt: skip
-    application.status, application.updated_at, application.decision_run_id = status, now, run_id
+    status = apply_decision(application.status, DecisionOutcome.APPROVED)
+    extra = {"budget_override_reason": act.budget_override_reason, "grant_decision_id": act.id,
+             "requested_by": act.requested_by, "confirmed_by": act.reviewed_by}  # fmt: skip
+    result = _takes_effect(session, settings, application, kommune, decision, status, now, extra)
+    act.decision_id = result.decision_id
+    session.add(act)
+    return result
+
+
+def _takes_effect(
+    session: Session, settings: Settings, application: Application, kommune: Kommune, decision: Decision,
+    status: ApplicationStatus, now: datetime, extra: dict[str, Any],
+) -> DecisionResult:  # fmt: skip
+    application.status, application.updated_at = status, now
     session.add_all([decision, application])
     session.flush()
+    actor = extra.get("confirmed_by") or decision.decided_by
     record_event(
-        session, now=now, actor=decision.decided_by, action="kim.application.decided", subject_type="application",
+        session, now=now, actor=actor, action="kim.application.decided", subject_type="application",
         subject_id=str(id_of(application)), year=application.year,
-        payload={**_event_payload(decision, kommune), "budget_override_reason": override},
+        payload={**_event_payload(decision, kommune), "budget_override_reason": None, **extra},
     )  # fmt: skip
-    follow_decision(
-        session, application=application, kommune=kommune, now=now, actor=decision.decided_by, tz=settings.tz
-    )
+    follow_decision(session, application=application, kommune=kommune, now=now, actor=actor, tz=settings.tz)
     queued = _queue_email(session, settings, kommune, application, decision, now)
     return DecisionResult(
         id_of(application), id_of(decision), kommune.ags, kommune.name, application.year, application.revision,
-        request.outcome, status, queued,
+        decision.outcome, status, queued,
     )  # fmt: skip
 
 
@@ -173,11 +226,18 @@ def rules_for(settings: Settings, year: int) -> FundingRules:
 
 
 def _next_status(
-    application: Application, kommune: Kommune, outcome: DecisionOutcome, revision: int | None
+    session: Session, application: Application, kommune: Kommune, outcome: DecisionOutcome, revision: int | None
 ) -> ApplicationStatus:
     what = f"Der Antrag von {kommune.name} für {application.year}"
     if revision is not None and revision != application.revision:
         raise DecisionNotPending(f"{what} wurde inzwischen erneut eingereicht (Revision {application.revision}).")
+    waiting = pending_act(session, id_of(application))
+    if waiting is not None:
+        raise DecisionNotPending(
+            f"{what}: eine Bewilligung (Nr. {waiting.id}) von {waiting.requested_by} wartet auf Bestätigung durch "
+            "eine zweite Person (Vier-Augen-Prinzip); bitte zuerst bestätigen oder verwerfen "
+            "(kim application confirm)."
+        )
     try:
         return apply_decision(application.status, outcome)
     except InvalidTransition as exc:
@@ -249,13 +309,18 @@ def _outcome_context(mailer: Mailer, application: Application, decision: Decisio
             "submission_address": mailer.submission_address,
         }
     personnel, material = decision.granted_personnel_eur or Decimal(0), decision.granted_material_eur or Decimal(0)
+    period = funded_period(application)
+    share = funded_share(period, application.year)
     return {
         "grant_lines": [
             {"label": f"Personalkosten ({format_fte(application.fte_total)} VZÄ)", "amount": personnel},
             {"label": "Sachkosten", "amount": material},
         ],
         "granted_total": personnel + material,
-        "funding_period_start": date(application.year, 1, 1),
-        "funding_period_end": date(application.year, 12, 31),
+        "funding_period_start": period.start,
+        "funding_period_end": period.end,
+        "vacancies": "; ".join(f"{v.start:%d.%m.%Y} bis {v.end:%d.%m.%Y}" for v in period.vacancies) or None,
+        "pro_rata_total": None if share == 1 else pro_rata(personnel, share) + pro_rata(material, share),
+        "pro_rata_share": None if share == 1 else share_text(share),
         "message": decision.message,
     }

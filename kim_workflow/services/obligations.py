@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from kim_workflow.core.domain import DeliverableKind, DeliverableStatus
+from kim_workflow.core.domain import DeliverableKind, DeliverableStatus, GrantActKind, GrantActState
 from kim_workflow.core.obligations import Obligation, obligation, summary_de, waiver_reason
 from kim_workflow.core.policy import YearPolicy, parse_policy
 from kim_workflow.db.events import record_event
-from kim_workflow.db.models import Application, Cycle, Decision, Deliverable, Kommune
+from kim_workflow.db.models import Application, Cycle, Decision, Deliverable, GrantDecision, Kommune
 from kim_workflow.services.lookups import id_of
 
 PROGRAMME_TZ = ZoneInfo("Europe/Berlin")
@@ -63,9 +63,13 @@ def sync_obligations(
 
 
 def follow_decision(
-    session: Session, *, application: Application, kommune: Kommune, now: datetime, actor: str, tz: tzinfo
-) -> tuple[int, int, int]:
-    """After a decision on ``application``: (created, waived, restored) deliverables of its Kommune."""
+    session: Session, *, application: Application, kommune: Kommune, now: datetime, actor: str, tz: tzinfo,
+    on: date | None = None,
+) -> tuple[int, int, int]:  # fmt: skip
+    """After a decision on ``application``: (created, waived, restored) deliverables of its Kommune.
+
+    ``on`` dates the waiver's reason (a revocation: the day it takes effect); default: today.
+    """
     cycle = session.exec(select(Cycle).where(col(Cycle.year) == application.year)).first()
     if cycle is None:
         return (0, 0, 0)
@@ -80,7 +84,7 @@ def follow_decision(
             )
         )
     )
-    text = waiver_reason(reason, now.astimezone(tz).date()) if reason.waived else None
+    text = waiver_reason(reason, on or now.astimezone(tz).date()) if reason.waived else None
     changes = _apply(session, kommune, rows, policy, reason, text, now)
     _log(session, kommune, application.year, reason, changes, text, now, actor)
     return changes
@@ -125,7 +129,17 @@ def _apply(
 
 
 def _waiver_text(session: Session, application: Application | None, reason: Obligation, tz: tzinfo) -> str:
-    """The reason of a waiver, dated by the latest decision of that outcome."""
+    """The reason of a waiver, dated by the latest decision of that outcome (a revocation: its effective date)."""
+    if reason is Obligation.REVOKED and application is not None:
+        revocation = session.exec(
+            select(GrantDecision).where(
+                col(GrantDecision.application_id) == id_of(application),
+                col(GrantDecision.kind) == GrantActKind.REVOCATION,
+                col(GrantDecision.state) == GrantActState.CONFIRMED,
+            )
+        ).first()
+        if revocation is not None and revocation.effective_on is not None:
+            return waiver_reason(reason, revocation.effective_on)
     decided_at = None
     if application is not None:
         decided_at = session.exec(

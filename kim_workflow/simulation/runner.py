@@ -29,6 +29,7 @@ from kim_workflow.services.application_window import run_window
 from kim_workflow.services.cycles import open_cycle
 from kim_workflow.services.deadline_notice import extend_deadline_and_notify
 from kim_workflow.services.decisions import DecisionRequest, decide_application
+from kim_workflow.services.grant_review import confirm_grant_decision
 from kim_workflow.services.meeting_notifications import notify_meeting, plan_meeting_reminders
 from kim_workflow.services.meetings import generate_series, record_attendance
 from kim_workflow.services.notifications import record_submission_and_confirm
@@ -248,8 +249,11 @@ class Simulation:
         self.result.events[type(event).__name__.lower()] += 1
 
     def _decide(self, session: Session, event: Decide, day: date) -> None:
-        decide_application(session, self.settings, request=decision_request(event), now=at(day), ags=event.ags,
-                           year=self.scenario.year)  # fmt: skip
+        result = decide_application(session, self.settings, request=decision_request(event), now=at(day),
+                                    ags=event.ags, year=self.scenario.year)  # fmt: skip
+        if result.awaiting_confirmation is not None:  # four eyes: the head of unit confirms the same day
+            confirm_grant_decision(session, self.settings, act_id=result.awaiting_confirmation, by=CONFIRMED_BY,
+                                   now=at(day))  # fmt: skip
 
     def _record(self, report: DispatchReport) -> None:
         for name in ("sent", "retried", "released", "failed", "unknown", "recovered_stale", "released_stale"):
@@ -268,6 +272,9 @@ class Simulation:
                 result.emails_by_stage[stage_of(kind, key)] += 1
                 result.outbox_status[str(status)] += 1
             result.overdue = overdue_kommunen(session, self.scenario.year, end)
+
+
+CONFIRMED_BY = "Simulation (Referatsleitung)"  # the second person of four eyes
 
 
 def decision_request(event: Decide) -> DecisionRequest:

@@ -119,10 +119,17 @@ def test_kim_up_delivers_mail_and_keeps_a_decision_form_across_restarts(tmp_path
         assert "nicht gespeichert" in reason and "60.000,01 € übersteigen" in reason, reason
 
         resume(kim, first["id"], outcome="Bewilligen", granted_personnel_eur="45.000", granted_material_eur="12.000,50")
+        wait_for(lambda: decision_runs(kim)[0]["state"]["type"] == "COMPLETED", "the run to finish", timeout=120)
+        pending = kim.kim("application", "pending", "--json")  # four eyes (#13): a second person confirms
+        [waiting] = json.loads(pending.stdout)
+        assert len(kim.mails()) == 2 and waiting["requested_by"] == "Referentin", pending.stdout
+        refused = kim.kim("application", "confirm", str(waiting["grant_decision_id"]), "--by", "Referentin")
+        assert refused.returncode == 2 and "Vier-Augen-Prinzip" in refused.stdout + refused.stderr
+        confirmed = kim.kim("application", "confirm", str(waiting["grant_decision_id"]), "--by", "Referatsleitung")
+        assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
         answered = time.monotonic()
         wait_for(lambda: len(kim.mails()) == 3, "the decision email", timeout=15)
         assert time.monotonic() - answered < 15
-        wait_for(lambda: decision_runs(kim)[0]["state"]["type"] == "COMPLETED", "the run to finish", timeout=120)
         time.sleep(2)  # anything sent twice would arrive now
         decisions = [s for s in subjects(kim) if "Bewilligung" in s]
         assert len(decisions) == 1 and len(kim.mails()) == 3, subjects(kim)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,10 +13,12 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import pytest
+from prefect import State
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from flows.applications import application_decision, application_window, submit_application
+from flows.grants import grant_confirmation
 from kim_workflow.app import simulated_time
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, OutboxStatus
 from kim_workflow.db.engine import make_engine, session_scope
@@ -123,6 +126,16 @@ def test_decision_flow_pauses_rejects_an_approval_above_the_rules_and_stores_the
     thread.join(timeout=30)
     [answer] = outcome
     assert answer.status == "decided" and answer.decision is not None and answer.decision.outcome == "approved"
+    waiting = answer.decision.awaiting_confirmation  # four eyes (#13): nothing took effect yet
+    assert waiting is not None and len(smtp_server.handler.received) == 1
+    table = asyncio.run(artifact("kim-applications-2026"))
+    rows = {row["AGS"]: row for row in json.loads(table.data)}
+    assert rows[MAINZ]["Vier Augen"] == f"wartet auf Bestätigung (Nr. {waiting})"
+    same = {"grant_decision_id": waiting, "answer": "Bestätigen", "reviewed_by": "Referentin"}
+    refused = grant_confirmation(review=same, return_state=True)
+    assert refused.is_failed() and "Vier-Augen-Prinzip" in str(refused.message) + repr(refused.data)
+    result = grant_confirmation(review={**same, "reviewed_by": "Referatsleitung"})
+    assert not isinstance(result, State) and result.email_queued
     with session_scope(year_env) as session:
         [decision] = session.exec(select(Decision)).all()
         mail = session.exec(select(OutboxMessage).where(col(OutboxMessage.kind) == "decision_approved")).one()

@@ -30,11 +30,11 @@ from kim_workflow.services.decisions import (
     DecisionRequest,
     DecisionResult,
     InvalidDecision,
-    decide_application,
 )
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.policies import load_policy
 from kim_workflow.settings import Settings
+from tests.support.four_eyes import SECOND_PERSON, decide_and_confirm
 
 NOW = datetime(2026, 2, 10, 9, tzinfo=UTC)
 MAINZ, TRIER = "07315000", "07211000"
@@ -76,7 +76,7 @@ def decide(engine: Engine, settings: Settings, outcome: DecisionOutcome, **field
     revision = fields.pop("revision", None)
     request = DecisionRequest(outcome=outcome, decided_by="Referentin", **fields)
     with session_scope(engine) as session:
-        return decide_application(session, settings, request=request, now=NOW, ags=MAINZ, year=2026, revision=revision)
+        return decide_and_confirm(session, settings, request=request, now=NOW, ags=MAINZ, year=2026, revision=revision)
 
 
 def approve(engine: Engine, settings: Settings, personnel: str = "45000", material: str = "12000", **kw: Any) -> Any:
@@ -194,8 +194,9 @@ def test_approval_is_stored_logged_and_mailed_with_german_amounts(year_2026: Eng
     assert decision.granted_material_eur == Decimal("12000.50")
     [event] = events(year_2026, "kim.application.decided")
     assert (event.payload["outcome"], event.payload["granted_personnel_eur"], event.actor) == (
-        "approved", "45000", "Referentin"
+        "approved", "45000.00", SECOND_PERSON
     )  # fmt: skip
+    assert (event.payload["requested_by"], event.payload["confirmed_by"]) == ("Referentin", SECOND_PERSON)
     [mail] = emails(year_2026, "decision_approved")
     assert "45.000,00 €" in mail.text_body and "12.000,50 €" in mail.text_body and "57.000,50 €" in mail.text_body
     assert "Personalkosten (1,0 VZÄ)" in mail.text_body and mail.cc == ["vertretung@mainz.example"]
@@ -245,7 +246,7 @@ def test_invalid_transitions_are_refused_by_the_state_machine(year_2026: Engine,
         approve(year_2026, settings)
     submit(year_2026, settings)
     approve(year_2026, settings)
-    refused = r"nicht zur Entscheidung vor \(Status: bewilligt\).*jetzt möglich: keine, Endstatus"
+    refused = r"nicht zur Entscheidung vor \(Status: bewilligt\).*jetzt möglich: widerrufen"
     with pytest.raises(DecisionNotPending, match=refused):
         decide(year_2026, settings, DecisionOutcome.REJECTED, message="doch nicht")
     assert len(emails(year_2026, "decision_approved")) == 1 and len(emails(year_2026, "decision_rejected")) == 0

@@ -14,9 +14,10 @@ from kim_workflow.core.budget import BudgetState, budget_problems
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome
 from kim_workflow.db.engine import session_scope
 from kim_workflow.services.decision_runs import claim_decision_run
-from kim_workflow.services.decisions import DecisionRequest, InvalidDecision, decide_application
+from kim_workflow.services.decisions import DecisionRequest, InvalidDecision
 from kim_workflow.settings import Settings
 from tests.integration.test_applications import MAINZ, NOW, counts, events, submit, year_2026
+from tests.support.four_eyes import decide_and_confirm
 
 __all__ = ["year_2026"]  # the fixture, shared with the application tests
 
@@ -35,7 +36,7 @@ def approve(engine: Engine, settings: Settings, ags: str, reason: str | None = N
         granted_material_eur=Decimal("12000"), budget_override_reason=reason,
     )  # fmt: skip
     with session_scope(engine) as session:
-        decide_application(session, settings, request=request, now=NOW, ags=ags, year=2026)
+        decide_and_confirm(session, settings, request=request, now=NOW, ags=ags, year=2026)
 
 
 @pytest.fixture

@@ -148,7 +148,10 @@ def test_decide_approve_reject_and_refusals(kim_env: Engine) -> None:
     assert stored(kim_env)["Decision"] == 0
     code, _, output = kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000",
                           "--material", "12000", "--message", "Bescheid folgt.")  # fmt: skip
-    assert code == 0 and "bewilligt. Bewilligt: 57.000,00 €. E-Mail liegt im Postausgang." in output
+    assert code == 0 and "erfasst als Nr. 1: wartet auf Bestätigung" in output and "Noch keine E-Mail" in output
+    assert stored(kim_env)["Decision"] == 0  # four eyes: nothing took effect yet
+    code, _, output = kim("confirm", "1", "--by", "Referatsleitung")
+    assert code == 0 and "Bewilligung Nr. 1 (Mainz, 2026) bestätigt und wirksam. E-Mail liegt im Postausgang." in output
     code, _, output = kim("decide", "--ags", MAINZ, "--year", "2026", "--reject", "--reason", "doch nicht")
     assert code == 2 and "nicht zur Entscheidung vor (Status: bewilligt)" in output
     assert stored(kim_env)["Decision"] == 1
@@ -165,6 +168,11 @@ def test_request_changes_then_resubmit(kim_env: Engine) -> None:
 def test_list_prints_the_overview_and_json(kim_env: Engine) -> None:
     kim("submit", write("antrag.json", VALID))
     kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000", "--material", "12000.5")
+    code, _, output = kim("list", "--year", "2026")
+    assert code == 0 and "0 bewilligt; bewilligt insgesamt 0,00 €" in output
+    rows = json.loads(kim("list", "--year", "2026", "--json")[1])["rows"]
+    assert next(row for row in rows if row["AGS"] == MAINZ)["Vier Augen"] == "wartet auf Bestätigung (Nr. 1)"
+    kim("confirm", "1", "--by", "Referatsleitung")
     code, _, output = kim("list", "--year", "2026")
     assert code == 0 and "Anträge von 1 der 36 Kommunen, 1 bewilligt; bewilligt insgesamt 57.000,50 €" in output
     code, stdout, _ = kim("list", "--year", "2026", "--json")
@@ -187,3 +195,39 @@ def test_a_late_application_is_refused_or_listed_as_verspaetet(kim_env: Engine, 
         code, stdout, _ = kim("list", "--year", "2026", "--json")
     rows = {row["AGS"]: row for row in json.loads(stdout)["rows"]}
     assert rows[MAINZ]["Status"] == "eingereicht, verspätet"
+
+
+def test_amend_revoke_confirm_and_pending_with_german_refusals(kim_env: Engine) -> None:
+    kim("submit", write("antrag.json", VALID))
+    kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000", "--material", "12000",
+        "--actor", "Referentin")  # fmt: skip
+    code, _, output = kim("confirm", "1", "--by", " referentin ")
+    assert code == 2 and "Vier-Augen-Prinzip" in output
+    assert kim("confirm", "1", "--by", "Referatsleitung")[0] == 0
+    code, _, output = kim("confirm", "1", "--by", "Referatsleitung")
+    assert code == 0 and "bereits bestätigt; nichts geändert, nichts versandt" in output
+    before = stored(kim_env)
+    for args, message in [
+        (("amend", "--ags", MAINZ, "--year", "2026", "--personnel", "viel", "--material", "1", "--reason", "x"),
+         "--personnel: Kein gültiger Betrag"),
+        (("amend", "--ags", MAINZ, "--year", "2026", "--personnel", "45000", "--material", "1", "--reason", " "),
+         "Bitte die Begründung der Änderung angeben"),
+        (("revoke", "--ags", MAINZ, "--year", "2026", "--effective", "2025-12-31", "--reason", "weg"),
+         "Der Widerruf zum 31.12.2025 liegt nicht im Förderjahr 2026"),
+        (("revoke", "--ags", MAINZ, "--year", "2026", "--effective", "15.10.2026", "--reason", "weg"), "--effective"),
+        (("confirm", "99", "--by", "X"), "Eine Entscheidung Nr. 99 gibt es nicht"),
+        (("confirm", "1", "--by", "X", "--reason", "r"), "--reason nur zusammen mit --reject"),
+    ]:  # fmt: skip
+        code, _, output = kim(*args)
+        assert code == 2 and message in output, (args, output)
+    assert stored(kim_env) == before  # nothing changed
+    code, _, output = kim("revoke", "--ags", MAINZ, "--year", "2026", "--effective", "2026-10-15", "--reason",
+                          "Stelle unbesetzt", "--actor", "Referentin")  # fmt: skip
+    assert code == 0 and "Widerruf zum 15.10.2026 für Mainz (2026) erfasst als Nr. 2: wartet auf Bestätigung" in output
+    code, stdout, _ = kim("pending", "--json")
+    assert [(p["grant_decision_id"], p["kind"], p["requested_by"]) for p in json.loads(stdout)] == [
+        (2, "revocation", "Referentin")
+    ]
+    code, _, output = kim("confirm", "2", "--by", "Referatsleitung", "--reject", "--reason", "Datum prüfen")
+    assert code == 0 and "Widerruf Nr. 2 (Mainz, 2026) verworfen" in output
+    assert "Keine Entscheidung wartet auf Bestätigung." in kim("pending")[2]

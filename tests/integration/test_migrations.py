@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "application",
     "application_revision",
     "decision",
+    "grant_decision",
     "deliverable",
     "meeting",
     "meeting_invitee",

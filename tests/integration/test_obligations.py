@@ -18,7 +18,6 @@ from kim_workflow.db.models import Application, Contact, Deliverable, DomainEven
 from kim_workflow.services.application_input import parse_application
 from kim_workflow.services.application_intake import submit_application
 from kim_workflow.services.cycles import open_cycle
-from kim_workflow.services.decisions import decide_application
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.obligations import sync_obligations
 from kim_workflow.services.policies import load_policy
@@ -28,6 +27,7 @@ from kim_workflow.services.withdrawals import withdraw_application
 from kim_workflow.settings import Settings
 from kim_workflow.simulation.runner import application_document, decision_request, populate
 from kim_workflow.simulation.scenario import Decide
+from tests.support.four_eyes import decide_and_confirm
 
 TRIER, MAINZ = "07211000", "07315000"
 OPENED, APPLIED, DECIDED = (datetime(2026, m, d, 8, tzinfo=UTC) for m, d in ((1, 10), (2, 2), (3, 2)))
@@ -50,7 +50,7 @@ def _apply(session: Session, settings: Settings, ags: str) -> None:
 
 def _decide(session: Session, settings: Settings, ags: str, outcome: DecisionOutcome) -> None:
     request = decision_request(Decide(ags, outcome))
-    decide_application(session, settings, request=request, now=DECIDED, ags=ags, year=2026)
+    decide_and_confirm(session, settings, request=request, now=DECIDED, ags=ags, year=2026)
 
 
 @pytest.fixture
@@ -244,7 +244,7 @@ def test_a_withdrawn_application_waives_the_reports(
 @pytest.mark.parametrize(
     ("ags", "reason", "message"),
     [
-        (MAINZ, "zu spät", "kann nicht zurückgezogen werden (Status: bewilligt; jetzt möglich: keine, Endstatus)"),
+        (MAINZ, "zu spät", "kann nicht zurückgezogen werden (Status: bewilligt; jetzt möglich: widerrufen)"),
         (TRIER, "egal", "kann nicht zurückgezogen werden (Status: abgelehnt"),
         ("07337000", "nie beantragt", "hat für 2026 keinen Antrag gestellt"),
         (MAINZ, "  ", "Bitte den Grund der Rücknahme angeben"),

@@ -46,6 +46,8 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
         ('[application_window]\nlate_applications = "ja"\n', "Schlüssel late_applications: 'ja' ist nicht zulässig"),
         ('[report]\nobligations = "alle"\n', "Abschnitt [report], Schlüssel obligations: 'alle' ist nicht zulässig"),
         ('[report]\nescalation_cc = ["referat"]\n', "Schlüssel escalation_cc[0]: ungültige E-Mail-Adresse"),
+        ('[decisions]\nfour_eyes = "ja"\n', "Abschnitt [decisions], Schlüssel four_eyes: erwartet true oder false"),
+        ("[decisions]\nfour_ayes = true\n", "Abschnitt [decisions]: unbekannte Schlüssel 'four_ayes'"),
     ],
 )
 def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -54,6 +56,14 @@ def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Pa
         load_policy(2027, tmp_path)
     assert str(excinfo.value).startswith(f"Richtlinie {tmp_path / '2027.toml'}, Abschnitt ")
     assert message in str(excinfo.value)
+
+
+def test_four_eyes_is_on_by_default_and_a_year_may_switch_it_off(tmp_path: Path) -> None:
+    assert load_policy(2027, tmp_path).decisions.four_eyes is True
+    assert load_policy(2027).decisions.four_eyes is True  # the shipped default.toml
+    (tmp_path / "2027.toml").write_text("[decisions]\nfour_eyes = false\n", encoding="utf-8")
+    assert load_policy(2027, tmp_path).decisions.four_eyes is False
+    assert load_policy(2028, tmp_path).decisions.four_eyes is True
 
 
 def test_the_file_named_is_the_one_that_set_the_value(tmp_path: Path) -> None:

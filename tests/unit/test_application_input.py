@@ -90,7 +90,7 @@ def test_wrong_types_are_named_field_by_field_in_german(change: dict[str, Any], 
 def test_every_missing_field_is_reported_at_once() -> None:
     found = errors({"ags": "07315000"})
     missing = {f for code, f, message in found if message == "Pflichtangabe fehlt."}
-    assert missing == set(ApplicationInput.model_fields) - {"ags", "notes"}
+    assert missing == set(ApplicationInput.model_fields) - {"ags", "notes", "funded_period"}
 
 
 @pytest.mark.parametrize(

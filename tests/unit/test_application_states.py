@@ -31,6 +31,8 @@ EXPECTED = {
     (S.DRAFT, "withdraw"): S.WITHDRAWN,
     (S.SUBMITTED, "withdraw"): S.WITHDRAWN,
     (S.CHANGES_REQUESTED, "withdraw"): S.WITHDRAWN,
+    # issue #13: a grant can be revoked (Widerrufsbescheid); an amendment keeps the status
+    (S.APPROVED, "revoke"): S.REVOKED,
 }
 INVALID = [(s, a) for s in S for a in ApplicationAction if (s, a) not in EXPECTED]
 
@@ -50,9 +52,9 @@ def test_each_valid_transition(current: ApplicationStatus, action: str, target: 
 @pytest.mark.parametrize(
     "path",
     [
-        ["submit", "approve"],
+        ["submit", "approve", "revoke"],
         ["submit", "reject"],
-        ["submit", "request_changes", "resubmit", "approve"],
+        ["submit", "request_changes", "resubmit", "approve", "revoke"],
         ["submit", "request_changes", "resubmit", "request_changes", "resubmit", "reject"],
         ["withdraw"],
         ["submit", "request_changes", "withdraw"],
@@ -84,15 +86,16 @@ def test_unknown_actions_are_refused(action: str) -> None:
 
 
 def test_final_statuses_allow_nothing_and_say_so() -> None:
-    assert {S.APPROVED, S.REJECTED, S.WITHDRAWN} == FINAL_STATUSES
+    assert {S.REVOKED, S.REJECTED, S.WITHDRAWN} == FINAL_STATUSES
     with pytest.raises(InvalidTransition, match=r"keine \(Endstatus\).*none \(final state\)"):
-        transition(S.APPROVED, "resubmit")
+        transition(S.REVOKED, "resubmit")
 
 
 def test_allowed_actions_and_plain_string_status() -> None:
     assert allowed_actions(S.DRAFT) == ("submit", "withdraw")
     assert allowed_actions(S.SUBMITTED) == ("approve", "reject", "request_changes", "withdraw")
-    assert allowed_actions(S.REJECTED) == allowed_actions(S.WITHDRAWN) == ()
+    assert allowed_actions(S.REJECTED) == allowed_actions(S.WITHDRAWN) == allowed_actions(S.REVOKED) == ()
+    assert allowed_actions(S.APPROVED) == ("revoke",)
     assert transition("draft", "submit") is S.SUBMITTED  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         transition("archived", "submit")  # type: ignore[arg-type]

@@ -7,11 +7,12 @@ import pickle
 
 import pytest
 
-from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, MeetingStatus
+from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, GrantActKind, GrantActState, MeetingStatus
 from kim_workflow.orchestration import results
 from kim_workflow.orchestration.outcomes import delivery_outcome
 from kim_workflow.orchestration.results import DecisionAnswer, DispatchSummary, MeetingNotified, SweepSummary
 from kim_workflow.services.decisions import DecisionResult
+from kim_workflow.services.grant_acts import GrantResult
 
 DECIDED = DecisionResult(1, 2, "07315000", "Mainz", 2026, 1, DecisionOutcome.APPROVED, ApplicationStatus.APPROVED, True)
 SAMPLES = [
@@ -19,6 +20,7 @@ SAMPLES = [
     SweepSummary(2026, planned=36, queued=36, stages=["reminder-42"], escalation=False, without_contact=[]),
     DecisionAnswer("decided", 1, decision=DECIDED),
     MeetingNotified(4, 2026, 0, MeetingStatus.SCHEDULED, {"meeting_invitation": 3}, 3, dispatch=DispatchSummary()),
+    GrantResult(3, 1, "Mainz", 2026, GrantActKind.REVOCATION, GrantActState.CONFIRMED, True),  # grant-confirmation
 ]
 
 
