@@ -139,6 +139,8 @@ def commands(folder: Path) -> dict[str, Spec]:
         "outbox resend": {"#1": number, "#2": number},
         "outbox dismiss": {"#1": number},
         "emails preview": {"--out": out_path(folder)},
+        "questionnaire show": {"--year": year},
+        "questionnaire check": {"#1": in_file(st.one_of(nasty, file_bytes), folder)},
         "backup": {"--out": st.sampled_from([str(folder / "backups"), str(folder / "backups-2")])},
         "restore": {"#1": st.one_of(out_path(folder), in_file(file_bytes, folder)), "--replace": flag},
         "simulate": {"--year": year, "--kommunen": number, "--smtp-port": number, "--keep-open": flag,
