@@ -24,7 +24,14 @@ from sqlmodel import Session, col, select
 
 from kim_workflow.core.questionnaire import AnswerSource, AnswerValue, Questionnaire, QuestionType
 from kim_workflow.core.questionnaire_answers import AnswerInvalid, drop_hidden, validate_answers
-from kim_workflow.core.questionnaire_workbook import FORMAT, CellProblem, checksum, read_cell, read_option
+from kim_workflow.core.questionnaire_workbook import (
+    FORMAT,
+    CellProblem,
+    CellValue,
+    checksum,
+    read_cell,
+    read_option,
+)
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Kommune, QuestionnaireImport
 from kim_workflow.services.errors import UseCaseError
@@ -39,6 +46,7 @@ from kim_workflow.settings import Settings
 
 META_KEYS = ("format", "kommune", "ags", "year", "version", "kind", "created_at")
 NAME_MAX = 255
+COLUMNS = "ABCDEFGHIJ"  # the question table's columns; the answers are in J
 
 
 @dataclass(frozen=True)
@@ -108,22 +116,21 @@ def _check(session: Session, settings: Settings, name: str, content: bytes) -> _
         return _Checked(FileOutcome(name, problems=problems), sha)
 
     try:
-        book = load_workbook(io.BytesIO(content), data_only=True)
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        if SHEET not in book.sheetnames or META_SHEET not in book.sheetnames:
+            return refuse("Keine von kim erzeugte Fragebogen-Arbeitsmappe (Blatt „Fragebogen“ oder „_kim“ fehlt).",
+                          sheet="Datei")  # fmt: skip
+        meta_sheet, sheet = _values(book[META_SHEET]), _values(book[SHEET])
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, TypeError):
         return refuse("Die Datei ist keine lesbare Excel-Arbeitsmappe (.xlsx).", sheet="Datei")
-    if SHEET not in book.sheetnames or META_SHEET not in book.sheetnames:
-        return refuse("Keine von kim erzeugte Fragebogen-Arbeitsmappe (Blatt „Fragebogen“ oder „_kim“ fehlt).",
-                      sheet="Datei")  # fmt: skip
-    meta_sheet, sheet = book[META_SHEET], book[SHEET]
-    meta = {str(meta_sheet.cell(row=n, column=1).value): _text(meta_sheet.cell(row=n, column=2).value)
-            for n in range(1, len(META_KEYS) + 1)}  # fmt: skip
+    meta = {_text(meta_sheet.get(f"A{n}")): _text(meta_sheet.get(f"B{n}")) for n in range(1, len(META_KEYS) + 1)}
     keys = _keys(meta_sheet)
     if meta.get("format") != FORMAT or set(meta) != set(META_KEYS):
         return refuse("Keine von kim erzeugte Fragebogen-Arbeitsmappe (unbekanntes Format).", sheet=META_SHEET)
-    if _text(meta_sheet.cell(row=KEYS_START - 2, column=2).value) != checksum(meta, keys):
+    if _text(meta_sheet.get(f"B{KEYS_START - 2}")) != checksum(meta, keys):
         return refuse("Die verborgenen Angaben der Arbeitsmappe wurden verändert (Prüfsumme stimmt nicht). Bitte "
                       "verwenden Sie eine neu erzeugte Arbeitsmappe.", sheet=META_SHEET)  # fmt: skip
-    shown = {key: _text(sheet[cell].value) for key, cell in META_CELLS.items()}
+    shown = {key: _text(sheet.get(cell)) for key, cell in META_CELLS.items()}
     if shown["ags"] != meta["ags"] or shown["kommune"] != meta["kommune"]:
         return refuse(f"Die Arbeitsmappe gehört laut ihren verborgenen Angaben zu {meta['kommune']} ({meta['ags']}), "
                       f"im Blatt steht {shown['kommune']} ({shown['ags']}). Bitte verwenden Sie die Arbeitsmappe "
@@ -155,30 +162,42 @@ def _check(session: Session, settings: Settings, name: str, content: bytes) -> _
     return _Checked(FileOutcome(name, ctx.kommune, problems=problems, answered=len(values)), sha, ctx, values, year)
 
 
-def _keys(meta_sheet: Any) -> list[tuple[str, str]]:
+def _values(sheet: Any) -> dict[str, CellValue]:
+    """Every non-empty cell of a read-only sheet by its reference (one pass: read-only access by cell is slow)."""
+    values: dict[str, CellValue] = {}
+    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for index, value in enumerate(row[: len(COLUMNS)]):
+            if value is not None:
+                values[f"{COLUMNS[index]}{number}"] = value
+    return values
+
+
+def _keys(meta_sheet: dict[str, CellValue]) -> list[tuple[str, str]]:
     keys: list[tuple[str, str]] = []
     row = KEYS_START
-    while meta_sheet.cell(row=row, column=1).value:
-        keys.append((_text(meta_sheet.cell(row=row, column=1).value), _text(meta_sheet.cell(row=row, column=2).value)))
+    while meta_sheet.get(f"A{row}"):
+        keys.append((_text(meta_sheet.get(f"A{row}")), _text(meta_sheet.get(f"B{row}"))))
         row += 1
     return keys
 
 
-def _cells(questionnaire: Questionnaire, sheet: Any, keys: list[tuple[str, str]], refuse: Any) -> dict[str, Any]:
+def _cells(
+    questionnaire: Questionnaire, sheet: dict[str, CellValue], keys: list[tuple[str, str]], refuse: Any
+) -> dict[str, AnswerValue]:
     values: dict[str, AnswerValue] = {}
     chosen: dict[str, list[str]] = {}
     for cell, key in keys:
         question_id, _, option = key.partition("=")
         question = questionnaire.question(question_id)
-        if question is None or _text(sheet[f"B{cell[1:]}"].value) != question_id:
+        if question is None or _text(sheet.get(f"B{cell[1:]}")) != question_id:
             refuse(f"Die Zeile {cell[1:]} wurde verändert (erwartet die Frage {question_id}).", cell, question_id)
             continue
         try:
             if option:
-                if read_option(question, sheet[cell].value):
+                if read_option(question, sheet.get(cell)):
                     chosen.setdefault(question_id, []).append(option)
                 continue
-            value = read_cell(question, sheet[cell].value)
+            value = read_cell(question, sheet.get(cell))
         except AnswerInvalid as exc:
             refuse(str(exc), cell, question_id)
             continue
