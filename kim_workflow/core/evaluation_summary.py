@@ -157,3 +157,14 @@ def numbers(values: Sequence[AnswerValue]) -> Numbers | None:
         maximum=max(exact),
         total=sum(exact, Decimal(0)),
     )
+
+
+def answered_values(data: YearAnswers, question: Question, group: KommuneKind | None) -> list[AnswerValue]:
+    """The answers to ``question`` of one group's submissions (for charts of numbers)."""
+    found = []
+    for respondent in data.submitted:
+        if group is None or respondent.kind is group:
+            value = effective_answers(data.questionnaire, respondent).get(question.id)
+            if value is not None:
+                found.append(value)
+    return found
