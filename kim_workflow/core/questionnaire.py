@@ -17,6 +17,21 @@ from enum import StrEnum
 from kim_workflow.core.domain import KommuneKind
 
 
+class AnswerStatus(StrEnum):
+    """A Kommune's answers for a year: a draft (editable), or submitted (read-only; corrected only by revision)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class AnswerSource(StrEnum):
+    """Where a revision of the answers came from."""
+
+    PORTAL = "portal"
+    WORKBOOK = "workbook"
+    CLI = "cli"
+
+
 class QuestionType(StrEnum):
     YES_NO = "yes_no"
     SINGLE_CHOICE = "single_choice"

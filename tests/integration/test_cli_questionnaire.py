@@ -9,7 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from kim_workflow.cli import app
+from kim_workflow.core.domain import KommuneKind
+from kim_workflow.db.engine import make_engine, session_scope
+from kim_workflow.services.questionnaire_answers import submit
 from kim_workflow.services.questionnaires import shipped_default_text
+from kim_workflow.settings import load_settings
+from tests.support.obligations import write_all_active
+from tests.support.questionnaire import MAINZ, NOW, complete_answers
 
 runner = CliRunner()
 
@@ -92,3 +98,39 @@ def test_check_of_the_shipped_default_passes(data_dir: Path) -> None:
     default = Path(__file__).resolve().parents[2] / "kim_workflow" / "data" / "questionnaires" / "default.toml"
     code, output = kim("questionnaire", "check", str(default))
     assert code == 0 and "in Ordnung (Version 2026-1, 10 Abschnitte, 31 Fragen)" in output
+
+
+@pytest.fixture
+def year_db(data_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KIM_DATABASE_URL", database_url)
+    write_all_active(data_dir / "policies")
+    assert kim("seed")[0] == 0 and kim("cycle", "open", "--year", "2026")[0] == 0
+    return data_dir
+
+
+def test_answers_and_correct_on_the_command_line(year_db: Path, database_url: str) -> None:
+    assert kim("questionnaire", "answers", "--year", "2026", "--ags", MAINZ) == (
+        0, "Für 07315000 liegen für 2026 keine Antworten vor.\n"
+    )  # fmt: skip
+    engine = make_engine(database_url)
+    settings = load_settings()
+    with session_scope(engine) as session:
+        raw = complete_answers(KommuneKind.KREISFREIE_STADT)
+        submit(session, settings, year=2026, ags=MAINZ, raw_answers=raw, by="Erika Muster", now=NOW, today=NOW.date())
+    engine.dispose()
+    code, output = kim("questionnaire", "answers", "--year", "2026", "--ags", MAINZ)
+    assert code == 0 and "Fragebogen 2026 von Mainz (07315000): eingereicht, Version 2026-1" in output
+    assert "Stand 1: eingereicht am 02.12.2026 von Erika Muster (portal)" in output
+    assert "4.250,50 €" in output and "Wohnen; Arbeitsmarkt" in output
+    fix = ("questionnaire", "correct", "--year", "2026", "--ags", MAINZ, "--reason", "Nachmeldung", "--actor", "M R")
+    code, output = kim(*fix, "--set", "gremien.netzwerkrunden=100", "--set", "stelle.vzae=2")
+    assert code == 2
+    assert "gremien.netzwerkrunden: Bitte geben Sie eine ganze Zahl zwischen 0 und 99 an." in output
+    assert "Nichts gespeichert." in output
+    code, output = kim(*fix, "--set", "gremien.netzwerkrunden=9")
+    assert code == 0 and "Stand 2 gespeichert" in output
+    output = kim("questionnaire", "answers", "--year", "2026", "--ags", MAINZ)[1]
+    assert "Stand 2: korrigiert (Nachmeldung) am" in output and "von M R (cli)" in output
+    code, output = kim("questionnaire", "correct", "--year", "2026", "--ags", MAINZ, "--set", "ohne-gleich",
+                       "--reason", "x")  # fmt: skip
+    assert code == 2 and "ID=WERT" in output
