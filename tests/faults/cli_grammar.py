@@ -144,6 +144,8 @@ def commands(folder: Path) -> dict[str, Spec]:
         "questionnaire answers": {"--year": year, "--ags": ags},
         "questionnaire correct": {"--year": year, "--ags": ags, "--reason": text, "--actor": text,
                                   "--set": st.one_of(st.sampled_from(["gremien.netzwerkrunden=7", "x", "=1"]), nasty)},
+        "evaluation": {"--year": year, "--compare": year, "--out": out_path(folder)},
+        "evaluation pack": {"--year": year, "--out": out_path(folder)},
         "backup": {"--out": st.sampled_from([str(folder / "backups"), str(folder / "backups-2")])},
         "restore": {"#1": st.one_of(out_path(folder), in_file(file_bytes, folder)), "--replace": flag},
         "simulate": {"--year": year, "--kommunen": number, "--smtp-port": number, "--keep-open": flag,
