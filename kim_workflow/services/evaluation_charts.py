@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 COLOURS = ("#1f5a96", "#e08a1e")
 """Landkreise, kreisfreie Städte (distinguishable in greyscale print too)."""
@@ -25,11 +25,15 @@ SVG_HASHSALT = "kim-evaluation"
 """Fixed ids in the SVG: the same data gives the same bytes."""
 WIDTH_INCHES = 6.5
 LABEL_WIDTH = 38
+TITLE_WIDTH = 90
+CHAR_INCHES = 0.062
+"""Width of a character of 8 pt DejaVu Sans, on average."""
 
 
 def bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> str:
     """Grouped horizontal bars: ``series`` are (name, one count per label); returns SVG text."""
-    height = 0.9 + 0.42 * len(labels) * max(1, len(series)) / 1.6
+    wrapped = [textwrap.fill(label, LABEL_WIDTH) for label in labels]
+    height = 0.9 + 0.42 * len(labels) * max(1, len(series)) / 1.6 + 0.12 * sum(w.count("\n") for w in wrapped)
     figure = Figure(figsize=(WIDTH_INCHES, height))
     axes = figure.subplots()
     step = 0.8 / max(1, len(series))
@@ -37,15 +41,15 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Seq
     for index, (name, counts) in enumerate(series):
         offsets = [p - 0.4 + step * (index + 0.5) for p in positions]
         axes.barh(offsets, list(counts), height=step * 0.9, label=name, color=COLOURS[index % len(COLOURS)])
-    axes.set_yticks(positions, [textwrap.fill(label, LABEL_WIDTH) for label in labels], fontsize=8)
+    axes.set_yticks(positions, wrapped, fontsize=8)
     axes.invert_yaxis()
     axes.set_xlabel("Anzahl Kommunen", fontsize=8)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.tick_params(axis="x", labelsize=8)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(fontsize=8, frameon=False, loc="lower right")
-    axes.set_title(textwrap.fill(title, 80), fontsize=9, loc="left")
-    return _svg(figure)
+    if series:
+        figure.legend(fontsize=8, frameon=False, loc="upper right", ncols=len(series), bbox_to_anchor=(0.97, 1))
+    return _svg(figure, title, wrapped)
 
 
 def box_chart(title: str, unit: str, groups: Sequence[tuple[str, Sequence[Decimal]]]) -> str:
@@ -58,14 +62,21 @@ def box_chart(title: str, unit: str, groups: Sequence[tuple[str, Sequence[Decima
         axes.set_yticks(range(1, len(shown) + 1), [name for name, _ in shown], fontsize=8)
         axes.invert_yaxis()
     axes.set_xlabel(unit or "Wert", fontsize=8)
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}".replace(".", ",")))  # German decimals
     axes.tick_params(axis="x", labelsize=8)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.set_title(textwrap.fill(title, 80), fontsize=9, loc="left")
-    return _svg(figure)
+    return _svg(figure, title, [name for name, _ in shown])
 
 
-def _svg(figure: Figure) -> str:
-    figure.set_layout_engine("tight")
+def _svg(figure: Figure, title: str, labels: Sequence[str]) -> str:
+    """Margins computed from the text (a layout engine would draw every chart twice: four times slower)."""
+    heading = textwrap.fill(title, TITLE_WIDTH)
+    width, height = figure.get_size_inches()
+    label_inches = max((len(line) for label in labels for line in label.split("\n")), default=4) * CHAR_INCHES
+    top_inches = 0.45 + 0.16 * (heading.count("\n") + 1)  # title lines and the legend's row
+    figure.suptitle(heading, fontsize=9, x=0.02, y=1 - 0.32 / height, ha="left", va="top")
+    figure.subplots_adjust(left=min(0.5, (label_inches + 0.2) / width), right=0.97,
+                           top=1 - top_inches / height, bottom=0.45 / height)  # fmt: skip
     out = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "none"}):
         figure.savefig(out, format="svg", metadata={"Date": None})
