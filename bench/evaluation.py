@@ -1,15 +1,25 @@
-"""Benchmarks of the questionnaire: the evaluation of 5 years (and, later, the import of workbooks).
+"""Benchmarks of the questionnaire (issue #14): the import of workbooks and the evaluation of 5 years.
 
-    .venv/bin/python bench/evaluation.py [--sizes 36 3600] [--years 5] [--repeats 3] [--database-url URL]
+    .venv/bin/python bench/evaluation.py [--part import|evaluation|all] [--database-url URL]
+        import:     [--runs 3] [--kommunen 36]
+        evaluation: [--sizes 36 3600] [--years 5] [--repeats 3]
 
-Evaluation (functions ``bench_evaluation_*``): each size gets a fresh database (a temporary SQLite file unless
---database-url names a PostgreSQL server; then a schema of its own) with N synthetic Kommunen (a third kreisfreie
-Städte), one opened cycle per year, a questionnaire deliverable per Kommune and year, and seeded answers
-(``kim_workflow.simulation.answers``) submitted by 90 % of them (not timed). The timed run evaluates the last year
-against the earlier ones exactly as ``kim evaluation --year Y --compare …`` does — load every year's submitted
-answers, summarise, compare, write CSV, XLSX and the HTML report with its charts — in a fresh Python process, so
-that its peak RSS (``ru_maxrss``, imports included) is the evaluation's alone. Printed: the median of the repeats
-for wall time (load / compute / write / total) and peak memory; targets 60 s and 1 GB for 5 years × 3,600.
+Both parts give each run a fresh database (a temporary SQLite file unless --database-url names a PostgreSQL server;
+then a schema of its own).
+
+Import (``import_run``): the 36 Kommunen of Rheinland-Pfalz, an open 2026 cycle in which every Kommune owes the
+Fragebogen, one workbook per Kommune written by ``kim questionnaire workbook``'s service and filled with complete
+answers by openpyxl (not timed). Timed: ``import_workbooks`` of all files in one transaction (every cell checked,
+every answer submitted, every questionnaire recorded as received with its confirmation email queued), committed.
+Printed: each run's wall time, the median, and the process's peak resident memory. Target: under 5 s.
+
+Evaluation (functions ``bench_evaluation_*``): N synthetic Kommunen (a third kreisfreie Städte), one opened cycle
+per year, a questionnaire deliverable per Kommune and year, and seeded answers (``kim_workflow.simulation.answers``)
+submitted by 90 % of them (not timed). The timed run evaluates the last year against the earlier ones exactly as
+``kim evaluation --year Y --compare …`` does — load every year's submitted answers, summarise, compare, write CSV,
+XLSX and the HTML report with its charts — in a fresh Python process, so that its peak RSS (``ru_maxrss``, imports
+included) is the evaluation's alone. Printed: the median of the repeats for wall time (load / compute / write /
+total) and peak memory; targets 60 s and 1 GB for 5 years × 3,600.
 """
 
 from __future__ import annotations
@@ -34,19 +44,93 @@ from sqlalchemy.engine import Engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kim_workflow.core.domain import DeliverableKind, DeliverableStatus, KommuneKind  # noqa: E402
+from kim_workflow.core.domain import ContactRole, DeliverableKind, DeliverableStatus, KommuneKind  # noqa: E402
 from kim_workflow.core.questionnaire import AnswerStatus  # noqa: E402
 from kim_workflow.core.questionnaire_answers import answers_to_json  # noqa: E402
-from kim_workflow.db.engine import make_engine, normalise_url  # noqa: E402
+from kim_workflow.db.engine import make_engine, normalise_url, session_scope  # noqa: E402
 from kim_workflow.db.migrate import upgrade  # noqa: E402
-from kim_workflow.db.models import Cycle, Deliverable, Kommune, QuestionnaireAnswers  # noqa: E402
+from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune, QuestionnaireAnswers  # noqa: E402
+from kim_workflow.services import registry  # noqa: E402
+from kim_workflow.services.cycles import open_cycle  # noqa: E402
+from kim_workflow.services.questionnaire_import import import_workbooks  # noqa: E402
+from kim_workflow.services.questionnaire_workbook import write_workbooks  # noqa: E402
 from kim_workflow.services.questionnaires import load_questionnaire  # noqa: E402
+from kim_workflow.settings import Settings  # noqa: E402
 from kim_workflow.simulation.answers import simulated_answers  # noqa: E402
+from tests.support.obligations import all_active_policy  # noqa: E402
+from tests.support.questionnaire import NOW as IMPORT_NOW  # noqa: E402
+from tests.support.questionnaire import complete_answers  # noqa: E402
+from tests.support.workbooks import fill  # noqa: E402
 
 NOW = datetime(2027, 1, 20, 9, tzinfo=UTC)
 LAST_YEAR = 2026
 SUBMITTED_SHARE = 0.9
 TARGET_SECONDS, TARGET_BYTES = 60.0, 1 << 30
+IMPORT_TARGET_SECONDS = 5.0
+
+
+# --- workbook import ----------------------------------------------------------------------------------------------
+
+
+def import_run(database_url: str | None, kommunen: int, folder: Path) -> float:
+    """One fresh database, ``kommunen`` filled workbooks; the import's wall time in seconds."""
+    schema = None
+    if database_url and normalise_url(database_url).startswith("postgresql"):
+        schema = f"kim_bench_{uuid.uuid4().hex[:8]}"
+        admin = make_engine(database_url)
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        separator = "&" if "?" in database_url else "?"
+        url = f"{normalise_url(database_url)}{separator}options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        settings = Settings(data_dir=folder / "data", database_url=url, _env_file=None)  # type: ignore[call-arg]
+        with session_scope(engine) as session:
+            registry.seed_kommunen(session, now=IMPORT_NOW)
+            open_cycle(session, policy=all_active_policy(2026), now=IMPORT_NOW, actor="bench")
+            for kommune in session.exec(sa.select(Kommune).limit(kommunen)).scalars():  # type: ignore[call-overload]
+                session.add(Contact(kommune_id=kommune.id, name=f"IM {kommune.ags}", email=f"im{kommune.ags}@k.example",
+                                    role=ContactRole.INTEGRATION_MANAGER, created_at=IMPORT_NOW,
+                                    updated_at=IMPORT_NOW))  # fmt: skip
+        with session_scope(engine) as session:
+            written = write_workbooks(session, settings, year=2026, out_dir=folder / "out", now=IMPORT_NOW)[:kommunen]
+        questionnaire = load_questionnaire(2026)
+        files = [(w.path.name, fill(w.path.read_bytes(), questionnaire, complete_answers(w.kommune.kind)))
+                 for w in written]  # fmt: skip
+        start = time.perf_counter()
+        with session_scope(engine) as session:
+            result = import_workbooks(
+                session, settings, files=files, by="bench", now=IMPORT_NOW, today=IMPORT_NOW.date()
+            )
+        elapsed = time.perf_counter() - start
+        assert result.stored and len(result.files) == kommunen, result.problems[:3]
+        return elapsed
+    finally:
+        engine.dispose()
+        if schema is not None:
+            admin = make_engine(database_url or "")
+            with admin.begin() as connection:
+                connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def bench_import(database_url: str | None, runs: int, kommunen: int) -> None:
+    times = []
+    with tempfile.TemporaryDirectory(prefix="kim-bench-evaluation-") as tmp:
+        for run in range(runs):
+            folder = Path(tmp) / f"run-{run}"
+            folder.mkdir()
+            seconds = import_run(database_url, kommunen, folder)
+            times.append(seconds)
+            print(f"run {run + 1}: {kommunen} workbooks imported in {seconds:.2f} s", flush=True)
+    median = statistics.median(times)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    verdict = "within" if median < IMPORT_TARGET_SECONDS else "ABOVE"
+    print(f"median of {runs}: {median:.2f} s ({verdict} the {IMPORT_TARGET_SECONDS:.0f} s target); "
+          f"peak RSS of the process {peak_mb:.0f} MB")  # fmt: skip
 
 
 # --- evaluation ---------------------------------------------------------------------------------------------------
@@ -178,7 +262,10 @@ def _database(database_url: str | None, folder: Path) -> tuple[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[36, 3600])
+    parser.add_argument("--part", choices=["import", "evaluation", "all"], default="all")
+    parser.add_argument("--runs", type=int, default=3, help="import: runs")
+    parser.add_argument("--kommunen", type=int, default=36, choices=range(1, 37), metavar="1..36", help="import")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[36, 3600], help="evaluation: Kommunen per size")
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--database-url", default=None)
@@ -190,10 +277,11 @@ def main() -> None:
     if args.child:
         print(json.dumps(bench_evaluation_child(args.child, args.year, args.compare, args.out)))
         return
-    results = []
-    for n in args.sizes:
-        results.append(bench_evaluation_run(n, args.years, args.repeats, args.database_url))
-    bench_evaluation_report(results)
+    if args.part in ("import", "all"):
+        bench_import(args.database_url, args.runs, args.kommunen)
+    if args.part in ("evaluation", "all"):
+        results = [bench_evaluation_run(n, args.years, args.repeats, args.database_url) for n in args.sizes]
+        bench_evaluation_report(results)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,15 @@ if TYPE_CHECKING:
     from kim_workflow.core import questionnaire_answers as answer_rules
     from kim_workflow.core import questionnaire_text
     from kim_workflow.core.questionnaire import Questionnaire
-    from kim_workflow.services import questionnaire_answers, questionnaires
+    from kim_workflow.services import (
+        questionnaire_answers,
+        questionnaire_import,
+        questionnaire_workbook,
+        questionnaires,
+    )
 else:
+    questionnaire_import = lazy_module("kim_workflow.services.questionnaire_import")
+    questionnaire_workbook = lazy_module("kim_workflow.services.questionnaire_workbook")
     answer_rules = lazy_module("kim_workflow.core.questionnaire_answers")
     questionnaire_text = lazy_module("kim_workflow.core.questionnaire_text")
     questionnaires = lazy_module("kim_workflow.services.questionnaires")
@@ -119,6 +126,55 @@ def correct(
         err.print("Nichts gespeichert.")
         raise typer.Exit(2)
     console.print(f"Fragebogen {year} von {escape(result.kommune.name)}: Stand {result.revision} gespeichert.")
+    publish_events(kim)
+
+
+@questionnaire_app.command("workbook")
+def workbook(
+    year: Year,
+    out: Annotated[Path, typer.Option("--out", help="Ordner für die Arbeitsmappen (wird angelegt)")],
+    ags: Annotated[str | None, typer.Option("--ags", help="Nur für diese Kommune (AGS)")] = None,
+) -> None:
+    """Write one prefilled XLSX workbook per Kommune that still owes the year's Fragebogen (or the one given)."""
+    kim = ready_app()
+    with use_case(kim) as session:
+        written = questionnaire_workbook.write_workbooks(
+            session, kim.settings, year=year, out_dir=out, now=utc_now(), ags=ags
+        )
+    for item in written:
+        console.print(f"{escape(item.kommune.name)}: {escape(str(item.path))}", highlight=False)
+    console.print(f"{len(written)} Arbeitsmappen in {escape(str(out))} geschrieben.", highlight=False)
+
+
+@questionnaire_app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Ausgefüllte Arbeitsmappen (.xlsx)")],
+    actor: Actor = "cli",
+) -> None:
+    """Import filled workbooks: every cell is checked; on any problem nothing is stored (all files or none)."""
+    from kim_workflow.cli.common import today_in
+
+    contents = [(str(path), path.read_bytes()) for path in files]
+    kim = ready_app()
+    with use_case(kim) as session:
+        result = questionnaire_import.import_workbooks(
+            session, kim.settings, files=contents, by=actor, now=utc_now(), today=today_in(kim)
+        )
+        if not result.stored:
+            session.rollback()
+    if not result.stored:
+        for problem in result.problems:
+            err.print(escape(str(problem)), highlight=False)
+        count = len(result.problems)
+        err.print(f"{count} {'Problem' if count == 1 else 'Probleme'}; nichts gespeichert.", highlight=False)
+        raise typer.Exit(2)
+    for outcome in result.files:
+        name = outcome.kommune.name if outcome.kommune else "?"
+        if outcome.already_imported is not None:
+            when = f"{outcome.already_imported:%d.%m.%Y}"
+            console.print(f"{escape(outcome.name)}: bereits am {when} eingelesen ({escape(name)}); nichts geändert.")
+        else:
+            console.print(f"{escape(outcome.name)}: Fragebogen von {escape(name)} eingereicht.", highlight=False)
     publish_events(kim)
 
 

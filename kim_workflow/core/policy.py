@@ -62,6 +62,8 @@ class ReportPolicy:
     """Who owes the deliverables: Kommunen with an approved application, or all active ones."""
     escalation_cc: tuple[str, ...] = ()
     """Addresses in Cc of the escalation digest (besides the ministry's contacts)."""
+    attach_questionnaire_workbook: bool = False
+    """Reminders and overdue notices for an outstanding Fragebogen carry the Kommune's prefilled workbook."""
 
     def regular_receipt_start(self, year: int) -> date:
         """The first regular receipt day of ``year``."""
@@ -182,6 +184,7 @@ def _report_readers() -> dict[str, Reader]:
         "regular_receipt_from": month_day,
         "obligations": lambda x, w: enum_member(ObligationBasis, x, w),
         "escalation_cc": addresses,
+        "attach_questionnaire_workbook": boolean,
     }
 
 

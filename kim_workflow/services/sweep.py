@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from kim_workflow.email.outbox import NewEmail
 from kim_workflow.services.lookups import split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_policy
+from kim_workflow.services.questionnaire_workbook import workbook_attachment
 from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, logged, sent_stages, stage_rows
 from kim_workflow.services.sweep_emails import ReminderComposer
 from kim_workflow.services.sweep_state import load_state, owed
@@ -75,7 +77,10 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
     ]
     plan = plan_reminders(today, policy.report, kommunen, escalation_sent_for=frozenset(escalated))
     sweep = YearSweep(year, plan, kommune_names={ags: k.name for ags, k in state.kommunen.items()})
-    composer = ReminderComposer(Mailer(settings), year, today, now, state)
+    workbook = None
+    if policy.report.attach_questionnaire_workbook:
+        workbook = partial(workbook_attachment, session, settings, year=year, now=now)
+    composer = ReminderComposer(Mailer(settings), year, today, now, state, workbook)
     for reminder in plan.reminders:
         sweep.emails.append(composer.reminder(reminder))
         sweep.log_rows += stage_rows(

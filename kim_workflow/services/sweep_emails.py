@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from kim_workflow.core.calendar import next_working_day
+from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.core.registry import display_name
 from kim_workflow.core.reminders import EscalationDigest, PlannedReminder, StageKind
 from kim_workflow.email.ics import calendar_attachment, deadline_event
@@ -19,6 +21,7 @@ from kim_workflow.email.keys import (
     year_ref,
 )
 from kim_workflow.email.kinds import MessageKind
+from kim_workflow.email.mime import Attachment
 from kim_workflow.email.outbox import NewEmail
 from kim_workflow.services.lookups import no_contact_note, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
@@ -32,6 +35,8 @@ class ReminderComposer:
     today: date
     now: datetime
     state: YearState
+    workbook: Callable[[KommuneRow], Attachment] | None = None
+    """Set with ``[report] attach_questionnaire_workbook``: the Kommune's Fragebogen workbook while it is owed."""
 
     def reminder(self, reminder: PlannedReminder) -> NewEmail:
         kommune = self.state.kommunen[reminder.ags]
@@ -53,6 +58,8 @@ class ReminderComposer:
             context["days_overdue"] = (self.today - reminder.due_date).days
             context["respond_by"] = next_working_day(self.today + timedelta(days=7))
             attachments = []
+        if self.workbook is not None and DeliverableKind.QUESTIONNAIRE in reminder.outstanding:
+            attachments.append(self.workbook(kommune))
         return self.mailer.compose(
             kind,
             subject_ref=deliverable_ref(kommune.ags, self.year),

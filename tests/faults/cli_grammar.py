@@ -142,6 +142,8 @@ def commands(folder: Path) -> dict[str, Spec]:
         "questionnaire show": {"--year": year},
         "questionnaire check": {"#1": in_file(st.one_of(nasty, file_bytes), folder)},
         "questionnaire answers": {"--year": year, "--ags": ags},
+        "questionnaire workbook": {"--year": year, "--ags": ags, "--out": out_path(folder)},
+        "questionnaire import": {"#1": in_file(file_bytes, folder), "#2": in_file(file_bytes, folder), "--actor": text},
         "questionnaire correct": {"--year": year, "--ags": ags, "--reason": text, "--actor": text,
                                   "--set": st.one_of(st.sampled_from(["gremien.netzwerkrunden=7", "x", "=1"]), nasty)},
         "evaluation": {"--year": year, "--compare": year, "--out": out_path(folder)},

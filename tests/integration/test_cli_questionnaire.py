@@ -12,10 +12,11 @@ from kim_workflow.cli import app
 from kim_workflow.core.domain import KommuneKind
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.services.questionnaire_answers import submit
-from kim_workflow.services.questionnaires import shipped_default_text
+from kim_workflow.services.questionnaires import load_questionnaire, shipped_default_text
 from kim_workflow.settings import load_settings
 from tests.support.obligations import write_all_active
 from tests.support.questionnaire import MAINZ, NOW, complete_answers
+from tests.support.workbooks import answer_cells, fill
 
 runner = CliRunner()
 
@@ -134,3 +135,26 @@ def test_answers_and_correct_on_the_command_line(year_db: Path, database_url: st
     code, output = kim("questionnaire", "correct", "--year", "2026", "--ags", MAINZ, "--set", "ohne-gleich",
                        "--reason", "x")  # fmt: skip
     assert code == 2 and "ID=WERT" in output
+
+
+def test_workbook_and_import_on_the_command_line(year_db: Path, tmp_path: Path) -> None:
+    code, output = kim("questionnaire", "workbook", "--year", "2026", "--ags", MAINZ, "--out", str(tmp_path / "out"))
+    assert code == 0 and "1 Arbeitsmappen in" in output
+    path = tmp_path / "out" / "Fragebogen-2026-07315000-Mainz.xlsx"
+    questionnaire = load_questionnaire(2026)
+    bad = tmp_path / "bad.xlsx"
+    cell = answer_cells(path.read_bytes())["gremien.netzwerkrunden"]
+    bad.write_bytes(fill(path.read_bytes(), questionnaire, {}, extra={cell: 200}))
+    code, output = kim("questionnaire", "import", str(bad), "--actor", "Fachreferat")
+    assert code == 2 and "(gremien.netzwerkrunden): Bitte geben Sie eine ganze Zahl zwischen 0 und 99 an." in output
+    assert "Probleme; nichts gespeichert." in output and "Traceback" not in output
+    assert "keine Antworten vor" in kim("questionnaire", "answers", "--year", "2026", "--ags", MAINZ)[1]
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(fill(path.read_bytes(), questionnaire, complete_answers(KommuneKind.KREISFREIE_STADT)))
+    code, output = kim("questionnaire", "import", str(good), "--actor", "Fachreferat")
+    assert code == 0 and "Fragebogen von Mainz eingereicht." in output
+    code, output = kim("questionnaire", "import", str(good))
+    assert code == 0 and "bereits am" in output and "nichts geändert" in output
+    assert "eingereicht, Version 2026-1" in kim("questionnaire", "answers", "--year", "2026", "--ags", MAINZ)[1]
+    code, output = kim("questionnaire", "import", str(tmp_path))
+    assert code == 2 and "ist ein Ordner" in output

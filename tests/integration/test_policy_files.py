@@ -46,6 +46,10 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
         ('[application_window]\nlate_applications = "ja"\n', "Schlüssel late_applications: 'ja' ist nicht zulässig"),
         ('[report]\nobligations = "alle"\n', "Abschnitt [report], Schlüssel obligations: 'alle' ist nicht zulässig"),
         ('[report]\nescalation_cc = ["referat"]\n', "Schlüssel escalation_cc[0]: ungültige E-Mail-Adresse"),
+        (
+            '[report]\nattach_questionnaire_workbook = "ja"\n',
+            "Abschnitt [report], Schlüssel attach_questionnaire_workbook",
+        ),
     ],
 )
 def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Path, toml: str, message: str) -> None:
