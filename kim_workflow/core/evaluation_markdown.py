@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from kim_workflow.core.evaluation_summary import GROUPS, QuestionSummary
-from kim_workflow.core.evaluation_tables import GROUP_LABELS, SHARE_PLACES, Evaluation, rounded
+from kim_workflow.core.evaluation_tables import GROUP_LABELS, Evaluation, percent_text
 from kim_workflow.core.money import german_decimal
 from kim_workflow.core.questionnaire import Question
 
@@ -42,16 +42,12 @@ def result(question: Question, summary: QuestionSummary) -> str:
         return f"Mittelwert {_number(n.mean)}, Median {_number(n.median)} {question.unit}".rstrip()
     if summary.distribution and summary.answered:
         top = sorted(summary.distribution, key=lambda c: -c.count)[:TOP_OPTIONS]
-        return "; ".join(f"{_cell(c.label)} {_percent(c.share)}" for c in top if c.count)
+        return "; ".join(f"{_cell(c.label)} {percent_text(c.share)}" for c in top if c.count)
     return ""
 
 
 def _number(value: Decimal) -> str:
     return german_decimal(value, 2)
-
-
-def _percent(share: Decimal) -> str:
-    return german_decimal(rounded(share, SHARE_PLACES) * 100, 1) + " %"
 
 
 def _cell(text: str) -> str:

@@ -14,6 +14,7 @@ from kim_workflow.core.domain import KommuneKind
 from kim_workflow.core.evaluation import Cell, YearAnswers, codebook, header, wide_rows
 from kim_workflow.core.evaluation_change import QuestionChange, compare
 from kim_workflow.core.evaluation_summary import GROUPS, YearSummary, summarise
+from kim_workflow.core.money import german_decimal
 
 GROUP_LABELS = {None: "alle", KommuneKind.LANDKREIS: "Landkreise", KommuneKind.KREISFREIE_STADT: "kreisfreie Städte"}
 PERCENT_COLUMNS = frozenset({"Anteil", "Anteil vorher", "Anteil jetzt"})
@@ -125,6 +126,11 @@ def all_tables(evaluation: Evaluation) -> list[Table]:
     tables = [data_table(evaluation), codebook_table(evaluation), summary_table(evaluation),
               distribution_table(evaluation)]  # fmt: skip
     return [*tables, change_table(evaluation)] if evaluation.compared else tables
+
+
+def percent_text(share: Decimal) -> str:
+    """A share as German percent with one place: ``Decimal("0.3333")`` → ``"33,3 %"``."""
+    return german_decimal(rounded(share, SHARE_PLACES) * 100, 1) + " %"
 
 
 def rounded(value: Decimal, places: int = MEAN_PLACES) -> Decimal:

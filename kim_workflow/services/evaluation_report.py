@@ -11,7 +11,7 @@ from html import escape
 from kim_workflow.core.domain import KommuneKind
 from kim_workflow.core.evaluation_change import QuestionChange
 from kim_workflow.core.evaluation_summary import GROUPS, QuestionSummary, answered_values
-from kim_workflow.core.evaluation_tables import GROUP_LABELS, SHARE_PLACES, Evaluation, rounded
+from kim_workflow.core.evaluation_tables import GROUP_LABELS, Evaluation, percent_text, rounded
 from kim_workflow.core.money import german_decimal
 from kim_workflow.core.questionnaire import Question, QuestionType
 from kim_workflow.services.evaluation_charts import bar_chart, box_chart, data_uri
@@ -112,7 +112,8 @@ def _counts_table(question: Question, summaries: list[QuestionSummary]) -> str:
                                                             s.not_applicable))]  # fmt: skip
         if number:
             n = s.numbers
-            cells += [_num(v) for v in (n.mean, n.median, n.minimum, n.maximum)] if n else ["—"] * 4
+            ends = 0 if question.type in (QuestionType.INTEGER, QuestionType.SCALE) else 2  # whole numbers stay whole
+            cells += [_num(n.mean), _num(n.median), _num(n.minimum, ends), _num(n.maximum, ends)] if n else ["—"] * 4
         body.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th>{escape(h)}</th>" for h in heads)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -122,7 +123,7 @@ def _distribution_table(summaries: list[QuestionSummary]) -> str:
     head = "<th>Antwort</th>" + "".join(f"<th>{GROUP_LABELS[s.group]}</th>" for s in summaries)
     body = []
     for index, count in enumerate(summaries[0].distribution):
-        cells = "".join(f"<td>{s.distribution[index].count} ({_percent(s.distribution[index].share)})</td>"
+        cells = "".join(f"<td>{s.distribution[index].count} ({percent_text(s.distribution[index].share)})</td>"
                         for s in summaries)  # fmt: skip
         body.append(f'<tr><td class="text">{escape(count.label)}</td>{cells}</tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -140,7 +141,7 @@ def _change_table(question: Question, changes: list[QuestionChange]) -> str:
             median = f"{_num(c.median_before)} → {_num(c.median_now)} ({_signed(c.median_change)})"
             detail = f"Mittelwert {mean}, Median {median}"
         else:
-            detail = "; ".join(f"{escape(s.label)}: {_percent(s.before)} → {_percent(s.now)} "
+            detail = "; ".join(f"{escape(s.label)}: {percent_text(s.before)} → {percent_text(s.now)} "
                                f"({_signed(rounded(s.change * 100))} Pp.)" for s in c.shares)  # fmt: skip
         rows.append(f'<tr><td>{c.earlier_year}</td><td>{c.panel}</td><td class="text">{detail}</td></tr>')
     return (
@@ -162,15 +163,11 @@ def _unit(question: Question) -> str:
     return "Euro" if question.type is QuestionType.AMOUNT else ""
 
 
-def _num(value: Decimal | None) -> str:
-    return "—" if value is None else german_decimal(value, 2)
+def _num(value: Decimal | None, places: int = 2) -> str:
+    return "—" if value is None else german_decimal(value, places)
 
 
 def _signed(value: Decimal | None) -> str:
     if value is None:
         return "—"
     return ("+" if value > 0 else "") + german_decimal(value, 2)
-
-
-def _percent(share: Decimal) -> str:
-    return german_decimal(rounded(share, SHARE_PLACES) * 100, 1) + " %"

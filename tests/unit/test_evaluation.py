@@ -4,6 +4,7 @@ applicable kept apart, split by kind) and the change against an earlier year on 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,9 +12,12 @@ import pytest
 from kim_workflow.core.domain import KommuneKind
 from kim_workflow.core.evaluation import Respondent, YearAnswers, codebook, header, wide_rows
 from kim_workflow.core.evaluation_change import compare
+from kim_workflow.core.evaluation_markdown import evaluation_markdown
 from kim_workflow.core.evaluation_summary import summarise
+from kim_workflow.core.evaluation_tables import evaluate, percent_text, rounded
 from kim_workflow.core.questionnaire import AnswerValue, Questionnaire
 from kim_workflow.core.questionnaire_file import parse_questionnaire
+from kim_workflow.core.redaction import REMOVED, scrub, scrub_text
 
 LK, STADT = KommuneKind.LANDKREIS, KommuneKind.KREISFREIE_STADT
 
@@ -186,3 +190,55 @@ def test_a_question_missing_from_the_earlier_questionnaire_has_no_earlier_value(
     now = year(q, ("1", STADT, YES_1234))
     change = next(c for c in compare(now, before) if c.question_id == "s.betrag" and c.group is None)
     assert not change.earlier_asked
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "shown"),
+    [
+        (Decimal("1.005"), 2, Decimal("1.01")),  # above the places: half up
+        (Decimal("1.004"), 2, Decimal("1.00")),
+        (Decimal("1.25"), 2, Decimal("1.25")),  # at: unchanged
+        (Decimal("1.5"), 2, Decimal("1.5")),  # below: unchanged (no invented zeros)
+        (Decimal(2) / 3, 4, Decimal("0.6667")),
+    ],
+)
+def test_rounding_for_display_only_touches_values_with_more_places(value: Decimal, places: int, shown: Decimal) -> None:
+    assert str(rounded(value, places)) == str(shown)
+
+
+@pytest.mark.parametrize(
+    ("share", "text"),
+    [(Decimal(0), "0,0 %"), (Decimal(1), "100,0 %"), (Decimal(1) / 3, "33,3 %"), (Decimal("0.99995"), "100,0 %")],
+)
+def test_shares_are_shown_as_german_percent(share: Decimal, text: str) -> None:
+    assert percent_text(share) == text
+
+
+def test_the_artifact_shows_response_and_one_line_per_question(q: Questionnaire) -> None:
+    data = year(q, ("1", LK, {**YES_1234, "s.felder": ("wohnen",), "s.gemeinden": 3}), ("2", STADT, None))
+    markdown = evaluation_markdown(evaluate(data), today=date(2027, 1, 5))
+    assert markdown.startswith("# Fragebogen 2027: Auswertung, Stand 05.01.2027\n")
+    assert "- alle: **1** von 2 eingereicht" in markdown and "- kreisfreie Städte: **0** von 1 eingereicht" in markdown
+    assert "| `s.betrag` | 1 | 0 | 0 | Mittelwert 1.234,56, Median 1.234,56 |" in markdown
+    assert "| `s.felder` | 1 | 0 | 0 | Wohnen 100,0 % |" in markdown
+    assert "| `s.neu` | 0 | 0 | 0 |  |" in markdown
+
+
+ADDRESS_CASES = [
+    ("anna.meier@kreis-mayen.example", REMOVED),
+    ("an Anna <a.b+c@stadt.example>, bitte", f"an Anna <{REMOVED}>, bitte"),
+    ("IM@XN--MNCHEN-3YA.DE", REMOVED),
+    ("kein @ hier", "kein @ hier"),
+    ("07315000", "07315000"),
+    ("user@localhost", "user@localhost"),  # no dot in the domain: not an address a mail server routes
+]
+
+
+@pytest.mark.parametrize(("text", "scrubbed"), ADDRESS_CASES)
+def test_addresses_are_removed_from_text(text: str, scrubbed: str) -> None:
+    assert scrub_text(text) == scrubbed
+
+
+def test_addresses_are_removed_at_any_depth_and_from_keys() -> None:
+    payload = {"a": [{"b": ("x@y.example", 3)}], "to@x.example": None, "n": 5, "ok": True}
+    assert scrub(payload) == {"a": [{"b": [REMOVED, 3]}], REMOVED: None, "n": 5, "ok": True}
