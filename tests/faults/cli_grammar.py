@@ -151,6 +151,7 @@ def commands(folder: Path) -> dict[str, Spec]:
         "backup": {"--out": st.sampled_from([str(folder / "backups"), str(folder / "backups-2")])},
         "restore": {"#1": st.one_of(out_path(folder), in_file(file_bytes, folder)), "--replace": flag},
         "simulate": {"--year": year, "--kommunen": number, "--smtp-port": number, "--keep-open": flag,
+                     "--evaluation-out": out_path(folder),
                      "--help": flag},
         "up": {"--port": number, "--help": flag},
         "deploy": {"--help": flag},
