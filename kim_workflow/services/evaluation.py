@@ -2,7 +2,7 @@
 
 Who is in a year's evaluation: every Kommune that owes the year's questionnaire (its deliverable is not waived) and
 every Kommune that submitted answers. Only submitted answers count (drafts never); answers are read with the
-year's questionnaire. Three queries per year, whatever the number of Kommunen.
+year's questionnaire. Four queries per year (cycle, deliverables, answers, Kommunen), whatever their number.
 """
 
 from __future__ import annotations
