@@ -300,6 +300,27 @@ def answers_from_json(questionnaire: Questionnaire, data: Mapping[str, Any]) -> 
     return values
 
 
+def to_form(question: Question, value: AnswerValue | None) -> RawAnswer:
+    """A stored answer as a form field holds it (``convert`` reads it back unchanged): ``ja``/``nein``, German
+    numbers and dates, option codes (a list for multiple choice)."""
+    if value is None:
+        return [] if question.type is QuestionType.MULTIPLE_CHOICE else ""
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, date):
+        return f"{value:%d.%m.%Y}"
+    if isinstance(value, Decimal):
+        return german_decimal(value, max(decimal_places(value), 2 if question.type is QuestionType.AMOUNT else 0))
+    return str(value)
+
+
+def form_values(questionnaire: Questionnaire, answers: Answers) -> dict[str, RawAnswer]:
+    """Every question's form value for ``answers`` (empty for unanswered ones): to fill a form with a draft."""
+    return {q.id: to_form(q, answers.get(q.id)) for q in questionnaire.questions}
+
+
 def display(question: Question, value: AnswerValue | None) -> str:
     """An answer as a person reads it (German notation, option labels)."""
     if value is None:

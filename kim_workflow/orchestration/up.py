@@ -16,6 +16,7 @@ from kim_workflow.email.smtp_auth import plaintext_auth_problem
 from kim_workflow.orchestration.environment import apply_prefect_environment
 from kim_workflow.orchestration.server import PrefectServer, ServerError, wait_for_health
 from kim_workflow.services.policies import check_policy_files
+from kim_workflow.services.questionnaires import check_questionnaire_files
 from kim_workflow.settings import Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +50,7 @@ def run_up(settings: Settings, *, host: str, port: int, console: Console, projec
     app = bootstrap(settings)
     added = prepare_database(app)
     check_policy_files(settings.policy_dir, utc_now().year)  # a broken policy file: German error, exit 2
+    check_questionnaire_files(settings.questionnaire_dir, utc_now().year)  # the same for a questionnaire file
     console.print(f"Datenbank bereit ({'36 Kommunen angelegt' if added else 'Kommunen aktuell'}).")
     for warning in security_warnings(host, os.environ):
         console.print(f"[bold yellow]Warnung:[/] {warning}")

@@ -77,3 +77,17 @@ def _earlier(folder: Path, year: int | None) -> dict[int, Questionnaire]:
         except (QuestionnaireError, OSError, UnicodeDecodeError):
             continue  # its own check reports it
     return found
+
+
+def check_questionnaire_files(folder: Path | None, this_year: int) -> list[int]:
+    """Load the questionnaire of this and next year and of every ``<year>.toml`` in ``folder``; return the years.
+
+    For ``kim up``: a broken questionnaire file is refused at start-up (``QuestionnaireError``), not in the portal.
+    """
+    years = {this_year, this_year + 1}
+    if folder is not None and folder.is_dir():
+        stems = (path.stem for path in folder.glob("*.toml"))
+        years |= {int(stem) for stem in stems if stem.isdigit() and YEAR_MIN <= int(stem) <= YEAR_MAX}
+    for year in sorted(years):
+        load_questionnaire(year, folder)
+    return sorted(years)

@@ -58,8 +58,10 @@ class ReminderComposer:
             context["days_overdue"] = (self.today - reminder.due_date).days
             context["respond_by"] = next_working_day(self.today + timedelta(days=7))
             attachments = []
-        if self.workbook is not None and DeliverableKind.QUESTIONNAIRE in reminder.outstanding:
+        attach = self.workbook is not None and DeliverableKind.QUESTIONNAIRE in reminder.outstanding
+        if self.workbook is not None and attach:
             attachments.append(self.workbook(kommune))
+        context["workbook_attached"] = attach
         return self.mailer.compose(
             kind,
             subject_ref=deliverable_ref(kommune.ags, self.year),

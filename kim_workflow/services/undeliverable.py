@@ -184,10 +184,11 @@ def _reminder_again(
         return None
     stage = Stage.parse(stage_text)
     planned = PlannedReminder(ags, stage, due, still[0], stage.date_for(due))
-    email = ReminderComposer(mailer, year, today, now, state).reminder(planned)
+    kept = [Attachment.from_json(a) for a in row.attachments if a.get("content_type") == XLSX_TYPE]
+    workbook = (lambda _: kept[0]) if kept else None  # the bounced reminder's workbook goes along, text and all
+    email = ReminderComposer(mailer, year, today, now, state, workbook).reminder(planned)
     key = outbox_key(email.kind, email.subject_ref, email.recipient, stage_occasion(str(stage), due))
-    workbooks = tuple(Attachment.from_json(a) for a in row.attachments if a.get("content_type") == XLSX_TYPE)
-    return replace(email, idempotency_key=key, attachments=(*email.attachments, *workbooks))
+    return replace(email, idempotency_key=key)
 
 
 def _unreachable_notice(

@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 
 from kim_workflow.cli import app
 from kim_workflow.core.domain import KommuneKind
+from kim_workflow.core.questionnaire_file import QuestionnaireError
 from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.services.questionnaire_answers import submit
-from kim_workflow.services.questionnaires import load_questionnaire, shipped_default_text
+from kim_workflow.services.questionnaires import check_questionnaire_files, load_questionnaire, shipped_default_text
 from kim_workflow.settings import load_settings
 from tests.support.obligations import write_all_active
 from tests.support.questionnaire import MAINZ, NOW, complete_answers
@@ -158,3 +159,13 @@ def test_workbook_and_import_on_the_command_line(year_db: Path, tmp_path: Path) 
     assert "eingereicht, Version 2026-1" in kim("questionnaire", "answers", "--year", "2026", "--ags", MAINZ)[1]
     code, output = kim("questionnaire", "import", str(tmp_path))
     assert code == 2 and "ist ein Ordner" in output
+
+
+def test_kim_up_checks_this_next_and_every_years_questionnaire_file(data_dir: Path) -> None:
+    folder = data_dir / "questionnaires"
+    (folder / "2031.toml").write_text(shipped_default_text(), encoding="utf-8")
+    (folder / "notizen.toml").write_text("", encoding="utf-8")
+    assert check_questionnaire_files(folder, 2026) == [2026, 2027, 2031]
+    (folder / "2031.toml").write_text(shipped_default_text().replace("max = 99", "max = -5", 1), encoding="utf-8")
+    with pytest.raises(QuestionnaireError, match=r"2031\.toml: ein Fehler\n  Zeile \d+, Frage gremien.netzwerkrunden"):
+        check_questionnaire_files(folder, 2026)

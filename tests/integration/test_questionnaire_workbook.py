@@ -235,6 +235,11 @@ def test_reminders_carry_the_workbook_while_the_fragebogen_is_owed_if_the_policy
         sweep_day(session, settings, today=date(2026, 11, 3), now=NOW)
     attached = xlsx_attachments(year, MAINZ)
     assert len(attached) == (1 if attach else 0)
+    with session_scope(year) as session:
+        text = session.exec(
+            select(OutboxMessage.text_body).where(col(OutboxMessage.kind) == "deliverable_reminder")
+        ).first()
+    assert ("den Fragebogen als Excel-Arbeitsmappe" in (text or "")) is attach
     if not attach:
         return
     sheet = load_workbook(io.BytesIO(attached[0]))["Fragebogen"]

@@ -20,11 +20,13 @@ from kim_workflow.core.questionnaire_answers import (
     display,
     drop_hidden,
     expected,
+    form_values,
     validate_answers,
     visible_questions,
 )
 from kim_workflow.core.questionnaire_file import parse_questionnaire
 from kim_workflow.services.questionnaires import load_questionnaire
+from tests.support.questionnaire import complete_answers
 
 LK, STADT = KommuneKind.LANDKREIS, KommuneKind.KREISFREIE_STADT
 
@@ -216,3 +218,18 @@ def test_json_round_trip_and_display(q: Questionnaire) -> None:
     assert display(question(q, "handlungsfelder.vernetzung"), 5) == "5 (sehr gut)"
     assert display(question(q, "konzept.status"), "geplant") == "Nein, ein Integrationskonzept ist geplant"
     assert display(question(q, "handlungsfelder.bearbeitet"), ("wohnen", "arbeitsmarkt")) == "Wohnen; Arbeitsmarkt"
+
+
+def test_form_values_read_back_unchanged(q: Questionnaire) -> None:
+    for kind in (LK, STADT):
+        values = convert_answers(q, complete_answers(kind)).values
+        form = form_values(q, values)
+        assert set(form) == {x.id for x in q.questions}
+        assert form["sachkosten.betrag"] == "4.250,50" and form["stelle.vzae"] == "0,75"
+        assert form["bestandsaufnahme.abgeschlossen_am"] == "15.03.2026" and form["gremien.steuerungsgremium"] == "ja"
+        assert form["oeffentlichkeit.sonstige"] == "" and form["handlungsfelder.bearbeitet"] == [
+            "wohnen",
+            "arbeitsmarkt",
+        ]
+        again = convert_answers(q, form)
+        assert again.problems == [] and again.values == values
