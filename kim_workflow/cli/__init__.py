@@ -11,6 +11,7 @@ from kim_workflow.cli import (
     applications,
     backup,
     cycle,
+    evaluation,
     meetings,
     outbox,
     production,
@@ -37,6 +38,7 @@ app.add_typer(meetings.meeting_app, name="meeting")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(outbox.emails_app, name="emails")
 app.add_typer(questionnaire.questionnaire_app, name="questionnaire")
+app.add_typer(evaluation.evaluation_app, name="evaluation")
 app.command()(registry.seed)
 app.command()(registry.up)
 app.command()(cycle.status)

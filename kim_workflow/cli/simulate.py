@@ -144,6 +144,19 @@ def prefect_backend(url: str, host: str, port: int, *, local_sink: bool) -> Iter
                 EventsWorker.drain_all(timeout=30)
 
 
+def write_evaluation_of(url: str, year: int, out: Path) -> None:
+    """``kim evaluation`` of the simulated year, before its temporary database is gone."""
+    from kim_workflow.app import utc_now
+    from kim_workflow.db.engine import make_engine, session_scope
+    from kim_workflow.services.evaluation import run_evaluation
+
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        files = run_evaluation(session, year=year, compare=[], out=out, now=utc_now())
+    engine.dispose()
+    console.print(f"Auswertung des Fragebogens {year}: {len(files.paths)} Dateien in {out}", highlight=False)
+
+
 def summary_table(result: SimulationResult, accepted: int | None) -> Table:
     table = Table(title=f"Simulation {result.year}: {result.kommunen} Kommunen, {result.days} Tage")
     table.add_column("Kennzahl")
@@ -158,6 +171,7 @@ def summary_table(result: SimulationResult, accepted: int | None) -> Table:
         table.add_row(f"Versand: {name}", str(result.delivery[name]))
     if accepted is not None:
         table.add_row("vom SMTP-Sink angenommen", str(accepted))
+    table.add_row("Fragebögen mit Antworten eingereicht", str(result.events["questionnaire_answers"]))
     table.add_row("überfällige Kommunen am Jahresende", str(len(result.overdue)))
     table.add_row("Laufzeit (Wanduhr)", f"{result.wall_seconds:.1f} s")
     table.add_row("E-Mails pro Sekunde", f"{result.emails_per_second:.0f}")
@@ -174,6 +188,10 @@ def simulate(
     keep_open: Annotated[
         bool, typer.Option(help="Mit --prefect: Prefect-UI nach dem Ende offen halten (bis Strg+C)")
     ] = False,
+    evaluation_out: Annotated[
+        Path | None,
+        typer.Option(help="Die Auswertung des simulierten Fragebogens (wie kim evaluation) in diesen Ordner"),
+    ] = None,
 ) -> None:
     """Ein ganzes Förderjahr Tag für Tag simulieren (frische Datenbank, simulierte Uhr) und auswerten."""
     if keep_open and not prefect:
@@ -192,6 +210,8 @@ def simulate(
             url, host, port, year=year, kommunen=kommunen, seed=seed, prefect_ui=ui, local_sink=sink is not None
         )
         console.print(summary_table(result, sink.accepted if sink else None))
+        if evaluation_out is not None:
+            write_evaluation_of(url, year, evaluation_out)
         if ui and keep_open:
             console.print(f"Prefect-Oberfläche: {ui} — Ende mit Strg+C")
             with contextlib.suppress(KeyboardInterrupt):

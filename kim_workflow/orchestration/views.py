@@ -58,11 +58,16 @@ def refresh_after(engine: Engine, settings: Settings, changes: Iterable[Change],
     meeting_years = {c.year for c in changes if c.year is not None and c.action.startswith("kim.meeting.")}
     if meeting_years:
         keys += publish_meetings(engine, settings, years=sorted(meeting_years), now=now)
+    evaluation_years = {c.year for c in changes if c.year is not None and c.action in EVALUATION_ACTIONS}
+    if evaluation_years:
+        keys += publish_evaluation(engine, settings, years=sorted(evaluation_years), now=now)
     if actions & {"kim.email.failed", "kim.outbox.resent", "kim.outbox.dismissed", "kim.email.unknown"}:
         keys.append(publish_outbox_problems(engine))
     return keys
 
 
+EVALUATION_ACTIONS = frozenset({"kim.questionnaire.submitted", "kim.questionnaire.corrected"})
+"""Answers that count in the evaluation changed: ``kim-evaluation-<year>`` is rebuilt."""
 _REGISTRY_ACTIONS = {
     "kim.contacts.imported", "kim.contact.created", "kim.contact.changed", "kim.contact.activated",
     "kim.contact.deactivated", "kim.registry.seeded",
@@ -145,6 +150,27 @@ def publish_meetings(engine: Engine, settings: Settings, *, years: list[int], no
         markdown = meetings_markdown(rows, year=year, tz=settings.timezone, now=now)
         create_markdown_artifact(key=f"kim-meetings-{year}", markdown=markdown, description=f"Termine {year}")
     return [f"kim-meetings-{year}" for year in overviews]
+
+
+def evaluation_key(year: int) -> str:
+    return f"kim-evaluation-{year}"
+
+
+def publish_evaluation(engine: Engine, settings: Settings, *, years: list[int], now: datetime) -> list[str]:
+    """Markdown ``kim-evaluation-<year>``: response and one line per question of the year's evaluation."""
+    from kim_workflow.core.evaluation_markdown import evaluation_markdown
+    from kim_workflow.services.evaluation import evaluate_year
+
+    today = now.astimezone(settings.tz).date()
+    with session_scope(engine) as session:
+        evaluations = [evaluate_year(session, year=y, questionnaire_dir=settings.questionnaire_dir) for y in years]
+    for evaluation in evaluations:
+        create_markdown_artifact(
+            key=evaluation_key(evaluation.year),
+            markdown=evaluation_markdown(evaluation, today=today),
+            description=f"Auswertung Fragebogen {evaluation.year}",
+        )
+    return [evaluation_key(e.year) for e in evaluations]
 
 
 def publish_outbox_problems(engine: Engine) -> str:

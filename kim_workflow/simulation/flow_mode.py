@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from kim_workflow.app import simulated_time
-from kim_workflow.core.domain import MeetingStatus
+from kim_workflow.core.domain import DeliverableKind, MeetingStatus
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Meeting
 from kim_workflow.settings import Settings
@@ -97,6 +97,9 @@ class FlowSimulation(Simulation):
             return
         if isinstance(event, Decide):
             super()._apply_event(event, day)  # the decision flow would wait for a person's input
+            return
+        if isinstance(event, Submit) and event.kind is DeliverableKind.QUESTIONNAIRE:
+            super()._apply_event(event, day)  # answers come from the portal or a workbook, not from a flow
             return
         if isinstance(event, Apply):
             self.flows["submit-application"](application=application_document(event.ags, year, event.revision),

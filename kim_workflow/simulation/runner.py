@@ -16,7 +16,9 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from kim_workflow.core.domain import DecisionOutcome, DeliverableStatus, KommuneKind, MeetingStatus
+from kim_workflow.core.domain import DecisionOutcome, DeliverableKind, DeliverableStatus, KommuneKind, MeetingStatus
+from kim_workflow.core.questionnaire import AnswerSource
+from kim_workflow.core.questionnaire_answers import validate_answers
 from kim_workflow.db.engine import session_scope
 from kim_workflow.db.models import Deliverable, Kommune, Meeting, OutboxMessage
 from kim_workflow.email.dispatcher import dispatch_sync
@@ -34,8 +36,10 @@ from kim_workflow.services.meeting_notifications import notify_meeting, plan_mee
 from kim_workflow.services.meetings import generate_series, record_attendance
 from kim_workflow.services.notifications import record_submission_and_confirm
 from kim_workflow.services.policies import load_policy
+from kim_workflow.services.questionnaire_answers import answer_context, submit_values
 from kim_workflow.services.sweep import sweep_day
 from kim_workflow.settings import Settings
+from kim_workflow.simulation.answers import answer_seed, simulated_answers
 from kim_workflow.simulation.scenario import Apply, Decide, Event, Extend, Scenario, Submit
 
 ACTOR = "simulation"
@@ -237,6 +241,8 @@ class Simulation:
                                    actor=ACTOR)  # fmt: skip
             elif isinstance(event, Decide):
                 self._decide(session, event, day)
+            elif isinstance(event, Submit) and event.kind is DeliverableKind.QUESTIONNAIRE:
+                self._submit_answers(session, event, day)
             elif isinstance(event, Submit):
                 record_submission_and_confirm(
                     session, self.settings, ags=event.ags, year=self.scenario.year, kind=event.kind,
@@ -247,6 +253,17 @@ class Simulation:
                                            until=event.until, reason="Elternzeit der Integrationsmanagerin",
                                            now=at(day), actor=ACTOR)  # fmt: skip
         self.result.events[type(event).__name__.lower()] += 1
+
+    def _submit_answers(self, session: Session, event: Submit, day: date) -> None:
+        """The Kommune's seeded answers, submitted through the answers service (which records the receipt)."""
+        year = self.scenario.year
+        ctx = answer_context(session, self.settings, year=year, ags=event.ags)
+        values = simulated_answers(ctx.questionnaire, ctx.kommune.kind, seed=answer_seed(self.scenario.seed, event.ags,
+                                   year), year=year)  # fmt: skip
+        problems = validate_answers(ctx.questionnaire, values, ctx.kommune.kind, final=True)
+        submit_values(session, self.settings, ctx=ctx, year=year, values=values, problems=problems, by=ACTOR,
+                      now=at(day), today=day, source=AnswerSource.CLI)  # fmt: skip
+        self.result.events["questionnaire_answers" if not problems else "questionnaire_refused"] += 1
 
     def _decide(self, session: Session, event: Decide, day: date) -> None:
         result = decide_application(session, self.settings, request=decision_request(event), now=at(day),
