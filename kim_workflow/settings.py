@@ -91,6 +91,16 @@ class Settings(BaseSettings):
         default=False, description="log in to the bounce mailbox without TLS, only on this machine"
     )
 
+    # the Kommunen's portal (kim portal, kim up); behind a reverse proxy in production
+    portal_host: str = "127.0.0.1"
+    portal_port: int = Field(default=8400, ge=1, le=65535)
+    portal_public_url: str = Field(default="", description="base URL in emailed links; empty: http://host:port")
+    portal_upload_limit_mb: int = Field(default=25, ge=1, le=1024)
+    portal_cookie_secure: bool = Field(default=True, description="false only for plain http on this machine")
+    portal_session_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    portal_rate_limit_attempts: int = Field(default=10, ge=1, description="failed link/login attempts per window")
+    portal_rate_limit_window_seconds: int = Field(default=900, ge=1)
+
     @model_validator(mode="after")
     def _derive_database_url(self) -> Settings:
         if not self.database_url:
@@ -162,6 +172,20 @@ class Settings(BaseSettings):
     def maildir(self) -> Path:
         """Where the local mail sink stores messages when no SMTP server is configured."""
         return self.data_dir / "mail"
+
+    @property
+    def portal_base_url(self) -> str:
+        """The portal's address as the Kommunen see it (links in emails), without a trailing slash."""
+        return (self.portal_public_url or f"http://{self.portal_host}:{self.portal_port}").rstrip("/")
+
+    @property
+    def portal_upload_limit_bytes(self) -> int:
+        return self.portal_upload_limit_mb * 1024 * 1024
+
+    @property
+    def upload_dir(self) -> Path:
+        """Uploaded files: ``<data dir>/uploads/<year>/<ags>/<generated name>``."""
+        return self.data_dir / "uploads"
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():

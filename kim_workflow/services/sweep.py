@@ -29,6 +29,7 @@ from kim_workflow.email.outbox import NewEmail
 from kim_workflow.services.lookups import split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_policy
+from kim_workflow.services.portal_links import LinkMinter
 from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, logged, sent_stages, stage_rows
 from kim_workflow.services.sweep_emails import ReminderComposer
 from kim_workflow.services.sweep_state import load_state, owed
@@ -48,6 +49,7 @@ class YearSweep:
     log_rows: list[dict[str, Any]] = field(default_factory=list)
     kommune_names: dict[str, str] = field(default_factory=dict)
     queued: int = 0
+    links: LinkMinter | None = None
 
     @property
     def without_contact(self) -> list[str]:
@@ -74,8 +76,9 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
         for ags, rows in state.deliverables.items()
     ]
     plan = plan_reminders(today, policy.report, kommunen, escalation_sent_for=frozenset(escalated))
-    sweep = YearSweep(year, plan, kommune_names={ags: k.name for ags, k in state.kommunen.items()})
-    composer = ReminderComposer(Mailer(settings), year, today, now, state)
+    links = LinkMinter(settings.portal_base_url, policy, settings.tz, now)
+    sweep = YearSweep(year, plan, kommune_names={ags: k.name for ags, k in state.kommunen.items()}, links=links)
+    composer = ReminderComposer(Mailer(settings), year, today, now, state, links)
     for reminder in plan.reminders:
         sweep.emails.append(composer.reminder(reminder))
         sweep.log_rows += stage_rows(
@@ -95,7 +98,12 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
 
 
 def apply_year(session: Session, sweep: YearSweep, *, now: datetime, sender_domain: str) -> int:
-    """Record the planned stages and queue their emails in the caller's transaction; return how many are new."""
+    """Record the planned stages and queue their emails in the caller's transaction; return how many are new.
+
+    The portal links go in first, ignoring those of emails already queued (see ``services/portal_links.py``).
+    """
+    if sweep.links is not None:
+        sweep.links.store(session)
     sweep.queued = log_and_queue(
         session, log_rows=sweep.log_rows, emails=sweep.emails, now=now, sender_domain=sender_domain
     )

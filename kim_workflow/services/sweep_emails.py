@@ -22,6 +22,7 @@ from kim_workflow.email.kinds import MessageKind
 from kim_workflow.email.outbox import NewEmail
 from kim_workflow.services.lookups import no_contact_note, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
+from kim_workflow.services.portal_links import LinkMinter
 from kim_workflow.services.sweep_state import KommuneRow, YearState
 
 
@@ -32,6 +33,8 @@ class ReminderComposer:
     today: date
     now: datetime
     state: YearState
+    links: LinkMinter | None = None
+    """Mints the primary recipient's portal link into each reminder (stored by the caller with the emails)."""
 
     def reminder(self, reminder: PlannedReminder) -> NewEmail:
         kommune = self.state.kommunen[reminder.ags]
@@ -53,15 +56,16 @@ class ReminderComposer:
             context["days_overdue"] = (self.today - reminder.due_date).days
             context["respond_by"] = next_working_day(self.today + timedelta(days=7))
             attachments = []
+        keyed: dict[str, Any] = {
+            "subject_ref": deliverable_ref(kommune.ags, self.year),
+            "occasion": stage_occasion(str(reminder.stage), reminder.due_date),
+            "key_recipient": kommune_recipient(kommune.ags),
+            "to": [Recipient.of(c) for c in to],
+        }
+        if self.links is not None and to:
+            context["portal_link"] = self.links.link_for(to[0], issued_for=self.mailer.key_for(kind, **keyed))
         return self.mailer.compose(
-            kind,
-            subject_ref=deliverable_ref(kommune.ags, self.year),
-            occasion=stage_occasion(str(reminder.stage), reminder.due_date),
-            key_recipient=kommune_recipient(kommune.ags),
-            to=[Recipient.of(c) for c in to],
-            cc=[Recipient.of(c) for c in cc],
-            context=context,
-            attachments=attachments,
+            kind, **keyed, cc=[Recipient.of(c) for c in cc], context=context, attachments=attachments
         )
 
     def _deadline_ics(self, kommune: KommuneRow, reminder: PlannedReminder) -> Any:

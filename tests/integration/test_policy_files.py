@@ -46,6 +46,8 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
         ('[application_window]\nlate_applications = "ja"\n', "Schlüssel late_applications: 'ja' ist nicht zulässig"),
         ('[report]\nobligations = "alle"\n', "Abschnitt [report], Schlüssel obligations: 'alle' ist nicht zulässig"),
         ('[report]\nescalation_cc = ["referat"]\n', "Schlüssel escalation_cc[0]: ungültige E-Mail-Adresse"),
+        ("[report]\nportal_link_days_after_deadline = 0\n", "Schlüssel portal_link_days_after_deadline: 0 ist nicht"),
+        ("[report]\nportal_link_days_after_deadline = 366\n", "Schlüssel portal_link_days_after_deadline: 366 ist"),
     ],
 )
 def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -54,6 +56,14 @@ def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Pa
         load_policy(2027, tmp_path)
     assert str(excinfo.value).startswith(f"Richtlinie {tmp_path / '2027.toml'}, Abschnitt ")
     assert message in str(excinfo.value)
+
+
+def test_the_portal_link_validity_is_read_at_its_limits(tmp_path: Path) -> None:
+    for days in (1, 365):
+        (tmp_path / "2027.toml").write_text(f"[report]\nportal_link_days_after_deadline = {days}\n", encoding="utf-8")
+        assert load_policy(2027, tmp_path).report.portal_link_days_after_deadline == days
+    (tmp_path / "2027.toml").unlink()
+    assert load_policy(2027, tmp_path).report.portal_link_days_after_deadline == 180
 
 
 def test_the_file_named_is_the_one_that_set_the_value(tmp_path: Path) -> None:
