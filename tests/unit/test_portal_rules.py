@@ -66,7 +66,7 @@ def test_the_size_limit_at_below_and_above(size: int, ok: bool) -> None:
     if ok:
         assert check_upload("application/pdf", size, LIMIT).size == size
     else:
-        with pytest.raises(UploadRefused, match="leer|größer als 1 KB"):
+        with pytest.raises(UploadRefused, match=r"leer|größer als 1 KB"):
             check_upload("application/pdf", size, LIMIT)
 
 
