@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     portal_upload_limit_mb: int = Field(default=25, ge=1, le=1024)
     portal_cookie_secure: bool = Field(default=True, description="false only for plain http on this machine")
     portal_session_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    portal_workers: int = Field(default=1, ge=1, le=32, description="uvicorn worker processes of kim portal")
     portal_rate_limit_attempts: int = Field(default=10, ge=1, description="failed link/login attempts per window")
     portal_rate_limit_window_seconds: int = Field(default=900, ge=1)
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from kim_workflow.core.portal_access import RateLimit
-from kim_workflow.db.engine import session_scope
+from kim_workflow.db.engine import is_sqlite, make_reader_engine, session_scope
 from kim_workflow.portal.filters import filters_for
 from kim_workflow.services.portal_sessions import SignedIn, signed_in
 from kim_workflow.settings import Settings
@@ -40,6 +40,8 @@ class Portal:
     engine: Engine
     clock: Callable[[], datetime]
     templates: Environment
+    reader: Engine
+    """For pages that only read (SQLite: no write lock, so requests do not queue behind each other)."""
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine, clock: Callable[[], datetime]) -> Portal:
@@ -48,7 +50,8 @@ class Portal:
         )
         env.filters.update(filters_for(settings.tz))
         env.globals["contact_address"] = settings.mail_reply_to
-        return cls(settings, engine, clock, env)
+        reader = engine if not is_sqlite(engine) else make_reader_engine(engine.url.render_as_string(False))
+        return cls(settings, engine, clock, env, reader)
 
     @property
     def rate_limit(self) -> RateLimit:
@@ -63,6 +66,12 @@ class Portal:
     @contextmanager
     def db(self) -> Iterator[Session]:
         with session_scope(self.engine) as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction, never committed (closing the session ends it; loaded rows stay readable)."""
+        with Session(self.reader, expire_on_commit=False) as session:
             yield session
 
     def user(self, session: Session, request: Request) -> SignedIn | None:

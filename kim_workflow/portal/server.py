@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import uvicorn
 from sqlalchemy.engine import Engine
@@ -20,19 +21,19 @@ class PortalError(RuntimeError):
     """The portal could not start (German message)."""
 
 
+OPTIONS: dict[str, Any] = {
+    "access_log": False,  # uvicorn's access log would show every path, tokens included; ours logs route patterns
+    "proxy_headers": True,  # behind the reverse proxy: the client's address from X-Forwarded-For (trusted proxies)
+    "server_header": False,
+    "log_level": "warning",
+    "timeout_graceful_shutdown": 5,
+}
+
+
 def _config(
     settings: Settings, engine: Engine, clock: Callable[[], datetime], *, host: str, port: int
 ) -> uvicorn.Config:
-    return uvicorn.Config(
-        create_app(settings, engine, clock),
-        host=host,
-        port=port,
-        access_log=False,  # uvicorn's access log would show every path, tokens included; ours logs route patterns
-        proxy_headers=True,  # behind the reverse proxy: the client's address from X-Forwarded-For (trusted proxies)
-        server_header=False,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
+    return uvicorn.Config(create_app(settings, engine, clock), host=host, port=port, **OPTIONS)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -48,6 +49,10 @@ def serve(settings: Settings, engine: Engine, clock: Callable[[], datetime], *, 
     """Serve until Ctrl-C or SIGTERM (``kim portal``)."""
     check_port_free(host, port)
     logging.getLogger("kim_workflow.portal").setLevel(logging.INFO)
+    if settings.portal_workers > 1:  # worker processes build their app from the environment (the same settings)
+        uvicorn.run("kim_workflow.portal.asgi:from_environment", factory=True, host=host, port=port,
+                    workers=settings.portal_workers, **OPTIONS)  # fmt: skip
+        return
     uvicorn.Server(_config(settings, engine, clock, host=host, port=port)).run()
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from kim_workflow.core.domain import DeliverableKind, DeliverableStatus
 from kim_workflow.core.registry import display_name
 from kim_workflow.core.status import is_late
-from kim_workflow.db.models import Contact, Deliverable, Kommune, PortalUpload
+from kim_workflow.db.models import Deliverable, Kommune, PortalUpload
 from kim_workflow.services.lookups import kommune_by_ags
 from kim_workflow.services.portal_uploads import current_upload
 
@@ -57,17 +57,22 @@ def _item(d: Deliverable, today: date) -> DueItem:
                    overdue=open_ and is_late(today, d.due_date))  # fmt: skip
 
 
-def kommune_year(session: Session, *, ags: str, year: int, today: date, contact_id: int | None = None) -> KommuneYear:
-    kommune = kommune_by_ags(session, ags)
+def kommune_year(
+    session: Session, *, year: int, today: date, ags: str | None = None, kommune_id: int | None = None,
+    contact_name: str | None = None,
+) -> KommuneYear:  # fmt: skip
+    """One Kommune's year, by AGS (the ministry, the CLI) or by id (a signed-in contact): three queries."""
+    kommune = kommune_by_ags(session, ags) if ags is not None else session.get(Kommune, kommune_id)
+    if kommune is None:
+        raise LookupError(kommune_id)
     rows = session.exec(
         select(Deliverable)
         .where(col(Deliverable.kommune_id) == kommune.id, col(Deliverable.year) == year)
         .order_by(col(Deliverable.kind))
     ).all()
     items = [_item(d, today) for d in rows]
-    contact = session.get(Contact, contact_id) if contact_id is not None else None
     return KommuneYear(kommune.ags, display_name(kommune.name, kommune.kind), year, items,
-                       current_upload(session, kommune.id or 0, year), contact.name if contact else None)  # fmt: skip
+                       current_upload(session, kommune.id or 0, year), contact_name)  # fmt: skip
 
 
 def ags_of(session: Session, kommune_id: int) -> str:

@@ -29,6 +29,7 @@ class SignedIn:
     year: int | None
     account_id: int | None
     account_name: str | None = None
+    contact_name: str | None = None
 
     @property
     def is_ministry(self) -> bool:
@@ -59,14 +60,20 @@ def signed_in(session: Session, cookie: str | None, *, now: datetime) -> SignedI
     """The live session of ``cookie``: not ended, not expired, its contact still active (or account active)."""
     if not cookie:
         return None
-    row = session.exec(select(PortalSession).where(col(PortalSession.session_hash) == _hash(cookie))).first()
-    if row is None or row.ended_at is not None or now >= row.expires_at or row.id is None:
+    found = session.exec(
+        select(PortalSession, Contact)
+        .join(Contact, col(Contact.id) == col(PortalSession.contact_id), isouter=True)
+        .where(col(PortalSession.session_hash) == _hash(cookie))
+    ).first()
+    if found is None:
+        return None
+    row, contact = found
+    if row.ended_at is not None or now >= row.expires_at or row.id is None:
         return None
     if row.contact_id is not None:
-        contact = session.get(Contact, row.contact_id)
         if contact is None or not contact.active or contact.role not in PERSONAL_ROLES:
             return None
-        return SignedIn(row.id, row.contact_id, row.kommune_id, row.year, None)
+        return SignedIn(row.id, row.contact_id, row.kommune_id, row.year, None, contact_name=contact.name)
     account = session.get(PortalAccount, row.account_id) if row.account_id is not None else None
     if account is None or not account.active:
         return None

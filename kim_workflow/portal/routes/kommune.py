@@ -7,6 +7,7 @@ from typing import Annotated
 import filetype  # type: ignore[import-untyped]
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from kim_workflow.core.upload_rule import UploadRefused, check_upload, format_size
 from kim_workflow.portal.context import CSRF_FIELD, Portal, check_csrf, send_soon
@@ -26,20 +27,24 @@ NOTICES = {
 def router(portal: Portal) -> APIRouter:
     r = APIRouter(prefix="/kommune")
 
-    def kommune_user(request: Request) -> SignedIn | None:
-        with portal.db() as session:
-            user = portal.user(session, request)
+    def kommune_user(request: Request, session: Session | None = None) -> SignedIn | None:
+        if session is None:
+            with portal.read() as own:
+                return kommune_user(request, own)
+        user = portal.user(session, request)
         return user if user is not None and user.kommune_id is not None and user.year is not None else None
 
     def to_start() -> Response:
         return RedirectResponse("/", status_code=303)
 
     def show(request: Request, user: SignedIn, *, status_code: int = 200, error: str | None = None,
-             notice: str | None = None) -> Response:  # fmt: skip
+             notice: str | None = None, session: Session | None = None) -> Response:  # fmt: skip
         assert user.kommune_id is not None and user.year is not None
-        with portal.db() as session:
-            view = kommune_year(session, ags=ags_of(session, user.kommune_id), year=user.year, today=portal.today(),
-                                contact_id=user.contact_id)  # fmt: skip
+        if session is None:
+            with portal.read() as own:
+                return show(request, user, status_code=status_code, error=error, notice=notice, session=own)
+        view = kommune_year(session, kommune_id=user.kommune_id, year=user.year, today=portal.today(),
+                            contact_name=user.contact_name)  # fmt: skip
         return portal.page(
             request, "kommune.html", status_code=status_code, view=view, error=error, notice=notice, ministry=False,
             limit_text=format_size(portal.settings.portal_upload_limit_bytes),
@@ -47,10 +52,11 @@ def router(portal: Portal) -> APIRouter:
 
     @r.get("")
     def page(request: Request) -> Response:
-        user = kommune_user(request)
-        if user is None:
-            return to_start()
-        return show(request, user, notice=NOTICES.get(request.query_params.get("ok", "")))
+        with portal.read() as session:  # one read-only transaction for the whole page
+            user = kommune_user(request, session)
+            if user is None:
+                return to_start()
+            return show(request, user, notice=NOTICES.get(request.query_params.get("ok", "")), session=session)
 
     @r.post("/jahresbericht")
     async def upload(request: Request) -> Response:

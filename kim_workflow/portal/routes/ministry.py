@@ -29,7 +29,7 @@ def router(portal: Portal) -> APIRouter:
     r = APIRouter(prefix="/ministerium")
 
     def ministry_user(request: Request) -> SignedIn | None:
-        with portal.db() as session:
+        with portal.read() as session:
             user = portal.user(session, request)
         return user if user is not None and user.is_ministry else None
 
@@ -72,7 +72,7 @@ def router(portal: Portal) -> APIRouter:
         user = ministry_user(request)
         if user is None:
             return to_login()
-        with portal.db() as session:
+        with portal.read() as session:
             known = list(session.exec(select(Cycle.year).order_by(col(Cycle.year).desc())))
         if known:
             return RedirectResponse(f"/ministerium/jahr/{known[0]}", status_code=303)
@@ -84,7 +84,7 @@ def router(portal: Portal) -> APIRouter:
         user = ministry_user(request)
         if user is None:
             return to_login()
-        with portal.db() as session:
+        with portal.read() as session:
             known = list(session.exec(select(Cycle.year).order_by(col(Cycle.year).desc())))
             rows = year_submissions(session, year=year, today=portal.today()) if year in known else []
         if year not in known:
@@ -98,7 +98,7 @@ def router(portal: Portal) -> APIRouter:
         if user is None:
             return to_login()
         try:
-            with portal.db() as session:
+            with portal.read() as session:
                 view = kommune_year(session, ags=ags, year=year, today=portal.today())
         except UseCaseError:
             return portal.page(request, "message.html", status_code=404, title="Kommune nicht gefunden",

@@ -37,7 +37,7 @@ def router(portal: Portal) -> APIRouter:
 
     @r.get("/")
     def start(request: Request) -> Response:
-        with portal.db() as session:
+        with portal.read() as session:
             user = portal.user(session, request)
         if user is not None:
             return RedirectResponse("/ministerium" if user.is_ministry else "/kommune", status_code=303)
