@@ -170,6 +170,11 @@ class Settings(BaseSettings):
         return self.data_dir / "policies"
 
     @property
+    def questionnaire_dir(self) -> Path:
+        """Questionnaires the ministry maintains (``<year>.toml``); a year without one uses the shipped default."""
+        return self.data_dir / "questionnaires"
+
+    @property
     def maildir(self) -> Path:
         """Where the local mail sink stores messages when no SMTP server is configured."""
         return self.data_dir / "mail"

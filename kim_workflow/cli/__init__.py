@@ -7,7 +7,18 @@ from __future__ import annotations
 
 import typer
 
-from kim_workflow.cli import applications, backup, cycle, meetings, outbox, portal, production, registry, simulate
+from kim_workflow.cli import (
+    applications,
+    backup,
+    cycle,
+    meetings,
+    outbox,
+    portal,
+    production,
+    questionnaire,
+    registry,
+    simulate,
+)
 from kim_workflow.cli.errors import KimGroup
 
 app = typer.Typer(
@@ -29,6 +40,7 @@ app.add_typer(outbox.emails_app, name="emails")
 app.add_typer(portal.portal_app, name="portal")
 cycle.submission_app.command("show")(portal.submission_show)
 cycle.submission_app.command("download")(portal.submission_download)
+app.add_typer(questionnaire.questionnaire_app, name="questionnaire")
 app.command()(registry.seed)
 app.command()(registry.up)
 app.command()(cycle.status)

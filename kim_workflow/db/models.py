@@ -22,6 +22,7 @@ from kim_workflow.core.domain import (
     Organiser,
     OutboxStatus,
 )
+from kim_workflow.core.questionnaire import AnswerSource, AnswerStatus
 from kim_workflow.db.types import Fte, Money, UTCDateTime
 
 SQLModel.metadata.naming_convention = {
@@ -351,3 +352,58 @@ class PortalAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     bucket: str = Field(max_length=100)
     at: datetime = _ts(nullable=False)
+
+
+class QuestionnaireAnswers(SQLModel, table=True):
+    """A Kommune's current answers to the year's Fragebogen (typed values in JSON, see
+    ``core/questionnaire_answers.answers_to_json``); every submitted version is kept in
+    ``questionnaire_answers_revision``."""
+
+    __tablename__ = "questionnaire_answers"
+    __table_args__ = (sa.UniqueConstraint("kommune_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kommune_id: int = Field(foreign_key="kommune.id", index=True)
+    year: int = Field(foreign_key="cycle.year", index=True)
+    status: AnswerStatus = Field(sa_column=Column(_enum(AnswerStatus), nullable=False))
+    questionnaire_version: str = Field(max_length=32)
+    """The version of the questionnaire the answers were given against."""
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+    revision: int = 0
+    """0 while a draft; 1 when submitted; each correction adds one."""
+    updated_at: datetime = _ts(nullable=False)
+    updated_by: str = Field(max_length=200)
+    submitted_at: datetime | None = _ts()
+    submitted_by: str | None = Field(default=None, max_length=200)
+
+
+class QuestionnaireAnswersRevision(SQLModel, table=True):
+    """The answers as submitted (revision 1) or corrected (2, 3 …, with the reason and the person)."""
+
+    __tablename__ = "questionnaire_answers_revision"
+    __table_args__ = (sa.UniqueConstraint("answers_id", "revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    answers_id: int = Field(foreign_key="questionnaire_answers.id", index=True)
+    revision: int
+    questionnaire_version: str = Field(max_length=32)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+    source: AnswerSource = Field(sa_column=Column(_enum(AnswerSource), nullable=False))
+    reason: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = _ts(nullable=False)
+    created_by: str = Field(max_length=200)
+
+
+class QuestionnaireImport(SQLModel, table=True):
+    """A workbook file imported once (by its SHA-256): importing the same file again changes nothing."""
+
+    __tablename__ = "questionnaire_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(sa_column=Column(sa.String(64), nullable=False, unique=True))
+    file_name: str = Field(max_length=255)
+    kommune_id: int = Field(foreign_key="kommune.id", index=True)
+    year: int
+    revision: int
+    imported_at: datetime = _ts(nullable=False)
+    imported_by: str = Field(max_length=200)

@@ -40,6 +40,8 @@ for kind in MessageKind:
     assert email.subject and "</html>" in email.html and email.text, kind
     print(kind.value, email.subject, sep="\\t")
 print("policy", load_policy(2026).deadline().isoformat(), sep="\\t")
+from kim_workflow.services.questionnaires import load_questionnaire
+print("questionnaire", load_questionnaire(2026).version, sep="\\t")
 """
 
 
@@ -95,5 +97,6 @@ def test_the_wheel_renders_every_kind_from_a_fresh_venv(tmp_path: Path) -> None:
     rendered = _run(python, "-I", "-c", SCRIPT, venv, cwd=outside)
     assert rendered.returncode == 0, rendered.stderr
     lines = dict(line.split("\t", 1) for line in rendered.stdout.splitlines())
-    assert set(lines) == {kind.value for kind in MessageKind} | {"policy"}
+    assert set(lines) == {kind.value for kind in MessageKind} | {"policy", "questionnaire"}
+    assert lines["questionnaire"] == "2026-1"
     assert lines["policy"] == "2026-12-15"

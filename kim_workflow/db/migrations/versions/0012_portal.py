@@ -1,7 +1,7 @@
 """The portal: personal links, sessions, ministry accounts, uploads, rate-limit attempts
 
 Revision ID: 0012_portal
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from kim_workflow.db.types import UTCDateTime
 
 revision = "0012_portal"
-down_revision = "0009"
+down_revision = "0011"  # re-chained after merging the questionnaire branch (0011 after 0009)
 branch_labels = None
 depends_on = None
 
