@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException
 
 from kim_workflow.portal.context import CSRF_COOKIE, CsrfRefused, Portal
-from kim_workflow.portal.routes import kommune, ministry, public
+from kim_workflow.portal.routes import kommune, ministry, public, questionnaire
 from kim_workflow.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -48,7 +48,7 @@ def create_app(settings: Settings, engine: Engine, clock: Callable[[], datetime]
     app = FastAPI(title="KIM-Portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (public, kommune, ministry):
+    for module in (public, kommune, questionnaire, ministry):
         app.include_router(module.router(portal))
 
     @app.middleware("http")

@@ -21,7 +21,7 @@ from kim_workflow.email.sink import free_port
 from kim_workflow.portal.server import PortalThread
 from kim_workflow.services.delivery_problems import dispatch_and_report
 from kim_workflow.settings import Settings
-from tests.support.portal import Clock, seed_world
+from tests.support.portal import Clock, seed_world, write_questionnaire
 from tests.support.smtp import SmtpServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -66,6 +66,7 @@ def live_portal(engine: Engine, settings: Settings, smtp_server: SmtpServer) -> 
     live = settings.model_copy(update={
         "portal_cookie_secure": False, "portal_public_url": f"http://127.0.0.1:{port}", "portal_upload_limit_mb": 1,
     })  # fmt: skip
+    write_questionnaire(live)
     with PortalThread(live, engine, clock, host="127.0.0.1", port=port) as thread:
         yield LivePortal(thread.url, engine, live, clock, smtp_server)
 

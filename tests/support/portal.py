@@ -114,3 +114,55 @@ def odt_bytes() -> bytes:
 
 
 HTML_AS_PDF = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
+
+
+SMALL_QUESTIONNAIRE = """
+version = "test-1"
+title = "Fragebogen zum Kommunalen Integrationsmanagement (KIM)"
+
+[[section]]
+id = "gremien"
+title = "Steuerung und Vernetzung"
+
+[[section.question]]
+id = "gremien.steuerungsgremium"
+type = "yes_no"
+text = "Gibt es in Ihrer Kommune ein Steuerungsgremium für das Integrationsmanagement?"
+required = true
+
+[[section.question]]
+id = "gremien.sitzungen"
+type = "integer"
+text = "Wie oft ist das Steuerungsgremium im Förderjahr zusammengekommen?"
+required = true
+min = 0
+max = 52
+unit = "Sitzungen"
+when = { question = "gremien.steuerungsgremium", is = true }
+
+[[section.question]]
+id = "gremien.themen"
+type = "multiple_choice"
+text = "Welche Themen hat das Gremium behandelt?"
+options = [
+    { code = "wohnen", label = "Wohnen" },
+    { code = "arbeit", label = "Arbeit und Ausbildung" },
+]
+
+[[section]]
+id = "ausblick"
+title = "Ausblick"
+
+[[section.question]]
+id = "ausblick.vorhaben"
+type = "long_text"
+text = "Was planen Sie für das kommende Jahr?"
+max_length = 2000
+"""
+
+
+def write_questionnaire(settings: Settings, year: int = 2026) -> None:
+    """A small questionnaire for ``year`` (a required conditional question among four)."""
+    folder = settings.questionnaire_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{year}.toml").write_text(SMALL_QUESTIONNAIRE, encoding="utf-8")

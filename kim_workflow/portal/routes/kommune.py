@@ -21,6 +21,7 @@ MULTIPART_OVERHEAD = 64 * 1024  # the form's other fields and boundaries around 
 NOTICES = {
     "hochgeladen": "Die Datei ist gespeichert. Sie können sie bis zum Einreichen ersetzen.",
     "eingereicht": "Vielen Dank! Ihr Jahresbericht ist eingereicht; eine Bestätigung kommt per E-Mail.",
+    "fragebogen": "Vielen Dank! Ihr Fragebogen ist eingereicht; eine Bestätigung kommt per E-Mail.",
 }
 
 

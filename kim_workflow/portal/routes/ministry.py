@@ -8,8 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
+from kim_workflow.core.questionnaire import AnswerStatus
+from kim_workflow.core.registry import display_name
 from kim_workflow.db.models import Cycle
 from kim_workflow.portal.context import Portal, check_csrf, client_of
+from kim_workflow.portal.questionnaire_form import build_form
 from kim_workflow.portal.routes.kommune import attachment
 from kim_workflow.portal.routes.public import too_many
 from kim_workflow.services.errors import UseCaseError
@@ -23,6 +26,7 @@ from kim_workflow.services.portal_sessions import (
     start_session,
 )
 from kim_workflow.services.portal_uploads import download
+from kim_workflow.services.questionnaire_answers import answer_context, load_answers
 
 
 def router(portal: Portal) -> APIRouter:
@@ -105,6 +109,26 @@ def router(portal: Portal) -> APIRouter:
                                text="Diese Kommune gibt es nicht.", back="/ministerium")  # fmt: skip
         return portal.page(request, "kommune.html", view=view, error=None, notice=None, ministry=True,
                            limit_text="")  # fmt: skip
+
+    @r.get("/jahr/{year}/kommune/{ags}/fragebogen")
+    def answers(request: Request, year: int, ags: str) -> Response:
+        user = ministry_user(request)
+        if user is None:
+            return to_login()
+        try:
+            with portal.read() as session:
+                ctx = answer_context(session, portal.settings, year=year, ags=ags)
+                stored = load_answers(session, portal.settings, year=year, ags=ags)
+        except UseCaseError as exc:
+            return portal.page(request, "message.html", status_code=404, title="Kein Fragebogen", text=str(exc),
+                               back="/ministerium")  # fmt: skip
+        values = stored.values if stored else {}
+        return portal.page(
+            request, "fragebogen.html", questionnaire=ctx.questionnaire, year=year,
+            kommune_name=display_name(ctx.kommune.name, ctx.kommune.kind),
+            stored=stored, submitted=stored is not None and stored.status is AnswerStatus.SUBMITTED, error=None,
+            sections=build_form(ctx.questionnaire, ctx.kommune.kind, values), summary=[], notice=None, ministry=True,
+        )  # fmt: skip
 
     @r.get("/dateien/{upload_id}")
     def file(request: Request, upload_id: int) -> Response:
