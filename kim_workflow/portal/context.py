@@ -79,7 +79,12 @@ class Portal:
 
     def page(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         html = self.templates.get_template(template).render(csrf_token=csrf_token(request), **context)
-        return HTMLResponse(html, status_code=status_code)
+        response = HTMLResponse(html, status_code=status_code)
+        fresh = getattr(request.state, "new_csrf", None)
+        if fresh:  # the browser had no CSRF cookie yet: the token in this page's forms becomes it
+            response.set_cookie(CSRF_COOKIE, fresh, httponly=True, secure=self.settings.portal_cookie_secure,
+                                samesite="strict", path="/")  # fmt: skip
+        return response
 
     def set_session_cookie(self, response: Response, value: str) -> None:
         response.set_cookie(
