@@ -64,6 +64,8 @@ class ReportPolicy:
     """Addresses in Cc of the escalation digest (besides the ministry's contacts)."""
     portal_link_days_after_deadline: int = 180
     """Personal portal links of the year stop working this many days after the deadline (end of that day)."""
+    attach_questionnaire_workbook: bool = False
+    """Reminders and overdue notices for an outstanding Fragebogen carry the Kommune's prefilled workbook."""
 
     def regular_receipt_start(self, year: int) -> date:
         """The first regular receipt day of ``year``."""
@@ -185,6 +187,7 @@ def _report_readers() -> dict[str, Reader]:
         "obligations": lambda x, w: enum_member(ObligationBasis, x, w),
         "escalation_cc": addresses,
         "portal_link_days_after_deadline": lambda x, w: integer_in(x, w, range(1, MAX_EXTENSION_DAYS + 1)),
+        "attach_questionnaire_workbook": boolean,
     }
 
 

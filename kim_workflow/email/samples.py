@@ -107,6 +107,7 @@ DELIVERABLE_REMINDER: Mapping[str, Any] = {
     **_DELIVERABLES,
     "outstanding": [DeliverableKind.ANNUAL_REPORT, DeliverableKind.QUESTIONNAIRE],
     "days_remaining": 14,
+    "workbook_attached": True,
 }
 
 OVERDUE_NOTICE: Mapping[str, Any] = {
@@ -114,6 +115,7 @@ OVERDUE_NOTICE: Mapping[str, Any] = {
     "outstanding": [DeliverableKind.QUESTIONNAIRE],
     "days_overdue": 7,
     "respond_by": date(2027, 1, 8),
+    "workbook_attached": False,
 }
 
 ESCALATION_DIGEST: Mapping[str, Any] = {

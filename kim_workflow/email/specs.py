@@ -114,11 +114,12 @@ _SPECS = (
     ),
     MessageSpec(
         _K.DELIVERABLE_REMINDER, "Erinnerung Jahresbericht/Fragebogen", Audience.KOMMUNE,
-        _keys(_DELIVERABLE, {"days_remaining"}), samples.DELIVERABLE_REMINDER, CalendarMethod.PUBLISH,
+        _keys(_DELIVERABLE, {"days_remaining", "workbook_attached"}), samples.DELIVERABLE_REMINDER,
+        CalendarMethod.PUBLISH,
     ),
     MessageSpec(
         _K.OVERDUE_NOTICE, "Fristüberschreitung Jahresbericht/Fragebogen", Audience.KOMMUNE,
-        _keys(_DELIVERABLE, {"days_overdue", "respond_by"}), samples.OVERDUE_NOTICE,
+        _keys(_DELIVERABLE, {"days_overdue", "respond_by", "workbook_attached"}), samples.OVERDUE_NOTICE,
     ),
     MessageSpec(
         _K.ESCALATION_DIGEST, "Übersicht ausstehender Unterlagen (Ministerium)", Audience.MINISTRY,

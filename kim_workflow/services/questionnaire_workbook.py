@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -25,7 +25,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session, col, select
 
-from kim_workflow.core.domain import DeliverableKind, DeliverableStatus
+from kim_workflow.core.domain import DeliverableKind, DeliverableStatus, KommuneKind
 from kim_workflow.core.questionnaire import AnswerStatus, AnswerValue, Question, Questionnaire, QuestionType
 from kim_workflow.core.questionnaire_answers import answers_from_json, display, expected
 from kim_workflow.core.questionnaire_text import allowed_text, condition_text
@@ -40,6 +40,7 @@ from kim_workflow.core.questionnaire_workbook import (
     workbook_rows,
 )
 from kim_workflow.db.models import Deliverable, Kommune, QuestionnaireAnswers
+from kim_workflow.email.mime import Attachment
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.lookups import cycle_for, kommune_by_ags
 from kim_workflow.services.questionnaires import load_questionnaire
@@ -60,6 +61,22 @@ INSTRUCTIONS = (
     "Mehrfachauswahl wählen Sie bei jeder zutreffenden Möglichkeit „Ja“. Senden Sie die Datei anschließend an das "
     "Fachreferat zurück; bitte benennen Sie keine Blätter um und fügen Sie keine Zeilen ein."
 )
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class KommuneLike(Protocol):
+    """What a workbook needs of a Kommune (the table row or the sweep's ``KommuneRow``)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def ags(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> KommuneKind: ...
 
 
 @dataclass(frozen=True)
@@ -113,36 +130,53 @@ def write_workbooks(
     return written
 
 
-def workbook_name(kommune: Kommune, year: int) -> str:
+def workbook_attachment(
+    session: Session, settings: Settings, kommune: KommuneLike, *, year: int, now: datetime
+) -> Attachment:
+    """The Kommune's prefilled workbook as an email attachment (for reminders: ``attach_questionnaire_workbook``)."""
+    questionnaire = load_questionnaire(year, settings.questionnaire_dir)
+    assert kommune.id is not None
+    drafts = _answers(session, questionnaire, year, submitted_only=False, kommune_id=kommune.id)
+    previous = _previous(session, settings, year, kommune_id=kommune.id)
+    content = build_workbook(questionnaire, kommune, year=year, now=now, answers=drafts.get(kommune.id, {}),
+                             previous=previous.get(kommune.id, {}))  # fmt: skip
+    return Attachment(workbook_name(kommune, year), XLSX_TYPE, content)
+
+
+def workbook_name(kommune: KommuneLike, year: int) -> str:
     ascii_name = unicodedata.normalize("NFKD", kommune.name.replace("ß", "ss")).encode("ascii", "ignore").decode()
     return f"Fragebogen-{year}-{kommune.ags}-{re.sub(r'[^A-Za-z0-9]+', '-', ascii_name).strip('-')}.xlsx"
 
 
 def _answers(
-    session: Session, questionnaire: Questionnaire, year: int, *, submitted_only: bool
+    session: Session, questionnaire: Questionnaire, year: int, *, submitted_only: bool, kommune_id: int | None = None
 ) -> dict[int, dict[str, AnswerValue]]:
     query = select(QuestionnaireAnswers).where(col(QuestionnaireAnswers.year) == year)
+    if kommune_id is not None:
+        query = query.where(col(QuestionnaireAnswers.kommune_id) == kommune_id)
     if submitted_only:
         query = query.where(col(QuestionnaireAnswers.status) == AnswerStatus.SUBMITTED)
     return {row.kommune_id: answers_from_json(questionnaire, row.answers) for row in session.exec(query)}
 
 
-def _previous(session: Session, settings: Settings, year: int) -> dict[int, dict[str, str]]:
+def _previous(
+    session: Session, settings: Settings, year: int, *, kommune_id: int | None = None
+) -> dict[int, dict[str, str]]:
     """Last year's submitted answers as text, per Kommune id (for reference; empty without a previous year)."""
     earlier = load_questionnaire(year - 1, settings.questionnaire_dir)
     shown: dict[int, dict[str, str]] = {}
-    for kommune_id, values in _answers(session, earlier, year - 1, submitted_only=True).items():
+    for owner, values in _answers(session, earlier, year - 1, submitted_only=True, kommune_id=kommune_id).items():
         texts: dict[str, str] = {}
         for question_id, value in values.items():
             question = earlier.question(question_id)
             if question is not None:
                 texts[question_id] = display(question, value)
-        shown[kommune_id] = texts
+        shown[owner] = texts
     return shown
 
 
 def build_workbook(
-    questionnaire: Questionnaire, kommune: Kommune, *, year: int, now: datetime,
+    questionnaire: Questionnaire, kommune: KommuneLike, *, year: int, now: datetime,
     answers: dict[str, AnswerValue], previous: dict[str, str],
 ) -> bytes:  # fmt: skip
     """The XLSX file's bytes."""
@@ -179,7 +213,7 @@ def build_workbook(
     return buffer.getvalue()
 
 
-def _head(sheet: Worksheet, questionnaire: Questionnaire, kommune: Kommune, year: int) -> None:
+def _head(sheet: Worksheet, questionnaire: Questionnaire, kommune: KommuneLike, year: int) -> None:
     sheet["A1"] = questionnaire.title
     sheet["A1"].font = Font(bold=True, size=14)
     for label, (key, cell) in zip(

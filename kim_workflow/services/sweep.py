@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from kim_workflow.services.lookups import split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_policy
 from kim_workflow.services.portal_links import LinkMinter
+from kim_workflow.services.questionnaire_workbook import workbook_attachment
 from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, logged, sent_stages, stage_rows
 from kim_workflow.services.sweep_emails import ReminderComposer
 from kim_workflow.services.sweep_state import load_state, owed
@@ -78,7 +80,10 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
     plan = plan_reminders(today, policy.report, kommunen, escalation_sent_for=frozenset(escalated))
     links = LinkMinter(settings.portal_base_url, policy, settings.tz, now)
     sweep = YearSweep(year, plan, kommune_names={ags: k.name for ags, k in state.kommunen.items()}, links=links)
-    composer = ReminderComposer(Mailer(settings), year, today, now, state, links)
+    workbook = None
+    if policy.report.attach_questionnaire_workbook:
+        workbook = partial(workbook_attachment, session, settings, year=year, now=now)
+    composer = ReminderComposer(Mailer(settings), year, today, now, state, links=links, workbook=workbook)
     for reminder in plan.reminders:
         sweep.emails.append(composer.reminder(reminder))
         sweep.log_rows += stage_rows(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from kim_workflow.core.calendar import next_working_day
+from kim_workflow.core.domain import DeliverableKind
 from kim_workflow.core.registry import display_name
 from kim_workflow.core.reminders import EscalationDigest, PlannedReminder, StageKind
 from kim_workflow.email.ics import calendar_attachment, deadline_event
@@ -19,6 +21,7 @@ from kim_workflow.email.keys import (
     year_ref,
 )
 from kim_workflow.email.kinds import MessageKind
+from kim_workflow.email.mime import Attachment
 from kim_workflow.email.outbox import NewEmail
 from kim_workflow.services.lookups import no_contact_note, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
@@ -35,6 +38,8 @@ class ReminderComposer:
     state: YearState
     links: LinkMinter | None = None
     """Mints the primary recipient's portal link into each reminder (stored by the caller with the emails)."""
+    workbook: Callable[[KommuneRow], Attachment] | None = None
+    """Set with ``[report] attach_questionnaire_workbook``: the Kommune's Fragebogen workbook while it is owed."""
 
     def reminder(self, reminder: PlannedReminder) -> NewEmail:
         kommune = self.state.kommunen[reminder.ags]
@@ -56,6 +61,10 @@ class ReminderComposer:
             context["days_overdue"] = (self.today - reminder.due_date).days
             context["respond_by"] = next_working_day(self.today + timedelta(days=7))
             attachments = []
+        attach = self.workbook is not None and DeliverableKind.QUESTIONNAIRE in reminder.outstanding
+        if self.workbook is not None and attach:
+            attachments.append(self.workbook(kommune))
+        context["workbook_attached"] = attach
         keyed: dict[str, Any] = {
             "subject_ref": deliverable_ref(kommune.ags, self.year),
             "occasion": stage_occasion(str(reminder.stage), reminder.due_date),

@@ -35,9 +35,11 @@ from kim_workflow.email.keys import (
     unreachable_occasion,
 )
 from kim_workflow.email.kinds import MessageKind
+from kim_workflow.email.mime import Attachment
 from kim_workflow.email.outbox import NewEmail, enqueue
 from kim_workflow.services.lookups import active_contacts_by_kommune, id_of, split_recipients, unreachable
 from kim_workflow.services.mailer import Mailer, Recipient
+from kim_workflow.services.questionnaire_workbook import XLSX_TYPE
 from kim_workflow.services.sweep_emails import ReminderComposer
 from kim_workflow.services.sweep_state import YearState, load_state
 from kim_workflow.settings import Settings
@@ -182,7 +184,9 @@ def _reminder_again(
         return None
     stage = Stage.parse(stage_text)
     planned = PlannedReminder(ags, stage, due, still[0], stage.date_for(due))
-    email = ReminderComposer(mailer, year, today, now, state).reminder(planned)
+    kept = [Attachment.from_json(a) for a in row.attachments if a.get("content_type") == XLSX_TYPE]
+    workbook = (lambda _: kept[0]) if kept else None  # the bounced reminder's workbook goes along, text and all
+    email = ReminderComposer(mailer, year, today, now, state, workbook=workbook).reminder(planned)
     key = outbox_key(email.kind, email.subject_ref, email.recipient, stage_occasion(str(stage), due))
     return replace(email, idempotency_key=key)
 

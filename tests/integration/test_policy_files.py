@@ -48,6 +48,10 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
         ('[report]\nescalation_cc = ["referat"]\n', "Schlüssel escalation_cc[0]: ungültige E-Mail-Adresse"),
         ("[report]\nportal_link_days_after_deadline = 0\n", "Schlüssel portal_link_days_after_deadline: 0 ist nicht"),
         ("[report]\nportal_link_days_after_deadline = 366\n", "Schlüssel portal_link_days_after_deadline: 366 ist"),
+        (
+            '[report]\nattach_questionnaire_workbook = "ja"\n',
+            "Abschnitt [report], Schlüssel attach_questionnaire_workbook",
+        ),
     ],
 )
 def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Path, toml: str, message: str) -> None:

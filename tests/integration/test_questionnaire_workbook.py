@@ -5,6 +5,7 @@ Kommune's workbook, no workbook at all) refused with every problem and its cell,
 from __future__ import annotations
 
 import io
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,16 @@ from kim_workflow.core.domain import DeliverableKind, KommuneKind
 from kim_workflow.core.questionnaire import AnswerSource, AnswerStatus
 from kim_workflow.core.questionnaire_answers import convert_answers
 from kim_workflow.db.engine import session_scope
-from kim_workflow.db.models import Deliverable, DomainEvent, QuestionnaireAnswers, QuestionnaireImport
+from kim_workflow.db.models import Deliverable, DomainEvent, OutboxMessage, QuestionnaireAnswers, QuestionnaireImport
+from kim_workflow.email.mime import Attachment
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.questionnaire_answers import load_answers, submit
 from kim_workflow.services.questionnaire_import import ImportResult, import_workbooks
-from kim_workflow.services.questionnaire_workbook import owing_kommunen, write_workbooks
+from kim_workflow.services.questionnaire_workbook import XLSX_TYPE, owing_kommunen, write_workbooks
 from kim_workflow.services.questionnaires import load_questionnaire, shipped_default_text
+from kim_workflow.services.sweep import sweep_day
 from kim_workflow.settings import Settings
+from tests.support.obligations import write_all_active
 from tests.support.questionnaire import MAINZ, MAYEN_KOBLENZ, NOW, complete_answers, open_year
 from tests.support.workbooks import answer_cells, fill
 
@@ -210,3 +214,39 @@ def test_two_workbooks_of_one_kommune_in_one_import_are_refused(
     assert problem == ("b.xlsx: Fragebogen!B3: Mainz kommt schon in a.xlsx vor; bitte nur eine Arbeitsmappe je "
                        "Kommune einlesen.")  # fmt: skip
     assert stored_count(year) == (0, 0, 0)
+
+
+def xlsx_attachments(engine: Engine, ags: str) -> list[bytes]:
+    with session_scope(engine) as session:
+        reminders = select(OutboxMessage).where(col(OutboxMessage.kind) == "deliverable_reminder")
+        rows = session.exec(reminders.where(col(OutboxMessage.recipient) == f"im{ags}@k.example"))
+        return [Attachment.from_json(a).content for row in rows for a in row.attachments
+                if a["content_type"] == XLSX_TYPE]  # fmt: skip
+
+
+@pytest.mark.parametrize("attach", [True, False])
+def test_reminders_carry_the_workbook_while_the_fragebogen_is_owed_if_the_policy_says_so(
+    year: Engine, settings: Settings, attach: bool
+) -> None:
+    policy_file = write_all_active(settings.policy_dir)
+    flag = f"attach_questionnaire_workbook = {str(attach).lower()}\n"
+    policy_file.write_text(policy_file.read_text(encoding="utf-8") + flag, encoding="utf-8")
+    with session_scope(year) as session:
+        sweep_day(session, settings, today=date(2026, 11, 3), now=NOW)
+    attached = xlsx_attachments(year, MAINZ)
+    assert len(attached) == (1 if attach else 0)
+    with session_scope(year) as session:
+        text = session.exec(
+            select(OutboxMessage.text_body).where(col(OutboxMessage.kind) == "deliverable_reminder")
+        ).first()
+    assert ("den Fragebogen als Excel-Arbeitsmappe" in (text or "")) is attach
+    if not attach:
+        return
+    sheet = load_workbook(io.BytesIO(attached[0]))["Fragebogen"]
+    assert (sheet["B2"].value, sheet["B3"].value) == ("Mainz", MAINZ)
+    filled = fill(attached[0], load_questionnaire(2026), complete_answers(STADT))
+    assert run_import(year, settings, ("aus-der-erinnerung.xlsx", filled)).stored
+    with session_scope(year) as session:
+        sweep_day(session, settings, today=date(2026, 12, 12), now=NOW)  # 3 days before: the report is still owed
+    assert len(xlsx_attachments(year, MAINZ)) == 1  # the second reminder (annual report only) has no workbook
+    assert len(xlsx_attachments(year, MAYEN_KOBLENZ)) == 2
