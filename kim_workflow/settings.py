@@ -91,6 +91,17 @@ class Settings(BaseSettings):
         default=False, description="log in to the bounce mailbox without TLS, only on this machine"
     )
 
+    # the Kommunen's portal (kim portal, kim up); behind a reverse proxy in production
+    portal_host: str = "127.0.0.1"
+    portal_port: int = Field(default=8400, ge=1, le=65535)
+    portal_public_url: str = Field(default="", description="base URL in emailed links; empty: http://host:port")
+    portal_upload_limit_mb: int = Field(default=25, ge=1, le=1024)
+    portal_cookie_secure: bool = Field(default=True, description="false only for plain http on this machine")
+    portal_session_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    portal_workers: int = Field(default=1, ge=1, le=32, description="uvicorn worker processes of kim portal")
+    portal_rate_limit_attempts: int = Field(default=10, ge=1, description="failed link/login attempts per window")
+    portal_rate_limit_window_seconds: int = Field(default=900, ge=1)
+
     @model_validator(mode="after")
     def _derive_database_url(self) -> Settings:
         if not self.database_url:
@@ -105,6 +116,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unbekannte Zeitzone {value!r}") from None
         return value
+
+    @field_validator("portal_public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        """Emailed links are built from it: an http(s) address without query or fragment, or empty."""
+        parts = urlsplit(value.strip())
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment):
+            raise ValueError(f"keine Web-Adresse (https://… ohne ? und #): {value!r}")
+        return value.strip()
 
     @field_validator("ministry_escalation_address")
     @classmethod
@@ -167,6 +187,20 @@ class Settings(BaseSettings):
     def maildir(self) -> Path:
         """Where the local mail sink stores messages when no SMTP server is configured."""
         return self.data_dir / "mail"
+
+    @property
+    def portal_base_url(self) -> str:
+        """The portal's address as the Kommunen see it (links in emails), without a trailing slash."""
+        return (self.portal_public_url or f"http://{self.portal_host}:{self.portal_port}").rstrip("/")
+
+    @property
+    def portal_upload_limit_bytes(self) -> int:
+        return self.portal_upload_limit_mb * 1024 * 1024
+
+    @property
+    def upload_dir(self) -> Path:
+        """Uploaded files: ``<data dir>/uploads/<year>/<ags>/<generated name>``."""
+        return self.data_dir / "uploads"
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():

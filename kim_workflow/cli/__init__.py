@@ -14,6 +14,7 @@ from kim_workflow.cli import (
     evaluation,
     meetings,
     outbox,
+    portal,
     production,
     questionnaire,
     registry,
@@ -37,6 +38,9 @@ app.add_typer(applications.application_app, name="application")
 app.add_typer(meetings.meeting_app, name="meeting")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(outbox.emails_app, name="emails")
+app.add_typer(portal.portal_app, name="portal")
+cycle.submission_app.command("show")(portal.submission_show)
+cycle.submission_app.command("download")(portal.submission_download)
 app.add_typer(questionnaire.questionnaire_app, name="questionnaire")
 app.add_typer(evaluation.evaluation_app, name="evaluation")
 app.command()(registry.seed)

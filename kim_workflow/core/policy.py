@@ -62,6 +62,8 @@ class ReportPolicy:
     """Who owes the deliverables: Kommunen with an approved application, or all active ones."""
     escalation_cc: tuple[str, ...] = ()
     """Addresses in Cc of the escalation digest (besides the ministry's contacts)."""
+    portal_link_days_after_deadline: int = 180
+    """Personal portal links of the year stop working this many days after the deadline (end of that day)."""
     attach_questionnaire_workbook: bool = False
     """Reminders and overdue notices for an outstanding Fragebogen carry the Kommune's prefilled workbook."""
 
@@ -193,6 +195,7 @@ def _report_readers() -> dict[str, Reader]:
         "regular_receipt_from": month_day,
         "obligations": lambda x, w: enum_member(ObligationBasis, x, w),
         "escalation_cc": addresses,
+        "portal_link_days_after_deadline": lambda x, w: integer_in(x, w, range(1, MAX_EXTENSION_DAYS + 1)),
         "attach_questionnaire_workbook": boolean,
     }
 

@@ -44,6 +44,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
+def make_reader_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for read-only transactions: on SQLite a deferred ``BEGIN``, so readers run side by side in WAL
+    mode instead of queueing for the write lock (the portal's pages); elsewhere a plain engine."""
+    url = normalise_url(url)
+    if not is_sqlite(url):
+        return make_engine(url, **kwargs)
+    engine = sa.create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}, **kwargs
+    )
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    sa.event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+    return engine
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
     cursor = dbapi_connection.cursor()

@@ -308,6 +308,88 @@ class ReminderLog(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class PortalToken(SQLModel, table=True):
+    """A personal portal link of one contact for one year; only its SHA-256 is stored.
+
+    ``issued_for`` is the outbox key of the email that carries the link (or a request's id): one link per email,
+    so a re-run that queues nothing new mints nothing either.
+    """
+
+    __tablename__ = "portal_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_column=Column(sa.String(64), nullable=False, unique=True))
+    issued_for: str = Field(sa_column=Column(sa.String(400), nullable=False, unique=True))
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    kommune_id: int = Field(foreign_key="kommune.id", index=True)
+    year: int
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    revoked_at: datetime | None = _ts()
+    last_used_at: datetime | None = _ts()
+
+
+class PortalSession(SQLModel, table=True):
+    """A signed-in browser: a Kommune's contact (opened by a link) or a ministry account; the cookie's SHA-256."""
+
+    __tablename__ = "portal_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_hash: str = Field(sa_column=Column(sa.String(64), nullable=False, unique=True))
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    kommune_id: int | None = Field(default=None, foreign_key="kommune.id")
+    year: int | None = None
+    account_id: int | None = Field(default=None, foreign_key="portal_account.id")
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    ended_at: datetime | None = _ts()
+
+
+class PortalAccount(SQLModel, table=True):
+    """A ministry user of the portal; the password only as an argon2 hash."""
+
+    __tablename__ = "portal_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(sa.String(200), nullable=False, unique=True))
+    display_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=300)
+    active: bool = True
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class PortalUpload(SQLModel, table=True):
+    """A file a Kommune uploaded for a deliverable; stored under ``uploads/<year>/<ags>/<stored_name>``."""
+
+    __tablename__ = "portal_upload"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kommune_id: int = Field(foreign_key="kommune.id", index=True)
+    year: int = Field(index=True)
+    kind: DeliverableKind = Field(sa_column=Column(_enum(DeliverableKind), nullable=False))
+    stored_name: str = Field(max_length=100)
+    original_name: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
+    sha256: str = Field(max_length=64)
+    uploaded_by: int | None = Field(default=None, foreign_key="contact.id")
+    uploaded_at: datetime = _ts(nullable=False)
+    replaced_at: datetime | None = _ts()
+    submitted_at: datetime | None = _ts()
+
+
+class PortalAttempt(SQLModel, table=True):
+    """A failed link or login attempt, for the rate limit; ``bucket`` is a hash, never an address or a token."""
+
+    __tablename__ = "portal_attempt"
+    __table_args__ = (sa.Index("ix_portal_attempt_bucket_at", "bucket", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    bucket: str = Field(max_length=100)
+    at: datetime = _ts(nullable=False)
+
+
 class QuestionnaireAnswers(SQLModel, table=True):
     """A Kommune's current answers to the year's Fragebogen (typed values in JSON, see
     ``core/questionnaire_answers.answers_to_json``); every submitted version is kept in

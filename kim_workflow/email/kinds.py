@@ -26,3 +26,4 @@ class MessageKind(StrEnum):
     KOMMUNE_UNREACHABLE = "kommune_unreachable"  # to the ministry: every address of a Kommune bounced
     GRANT_AMENDED = "grant_amended"  # Änderungsbescheid: new amounts of a grant, with the reason
     GRANT_REVOKED = "grant_revoked"  # Widerrufsbescheid: the grant ends on a date, with the reason
+    PORTAL_LINK = "portal_link"  # a fresh personal portal link a contact asked for ("Neuen Link anfordern")

@@ -84,7 +84,8 @@ class Renderer:
         if missing:
             raise UndefinedError(f"{kind}: fehlende Kontextwerte: {', '.join(sorted(missing))}")
         line = salutation(context["recipient_name"], context.get("recipient_anrede"), context.get("recipient_titel"))
-        data = {**context, "salutation": line}
+        # the portal partial asks this flag, so that the link itself is only printed bare (it can be spliced)
+        data = {**context, "salutation": line, "has_portal_link": bool(context.get("portal_link"))}
         if varying:
             spliced = self._spliced(kind, data, {*varying, *_PER_RECIPIENT})
             if spliced is not None:

@@ -155,6 +155,14 @@ SUBMISSION_CONFIRMATION: Mapping[str, Any] = {
     "remark": None,
 }
 
+PORTAL_LINK: Mapping[str, Any] = {
+    **_KOMMUNE,
+    **_IM,
+    "cycle_year": 2026,
+    "portal_link": "https://kim-portal.example/zugang/Beispiel-Zugang",
+    "valid_until": date(2027, 6, 13),
+}
+
 DEADLINE_CHANGED: Mapping[str, Any] = {
     **_DELIVERABLES,
     "outstanding": [DeliverableKind.ANNUAL_REPORT, DeliverableKind.QUESTIONNAIRE],

@@ -44,7 +44,9 @@ class CalendarMethod(StrEnum):
 
 
 # Keys every kind may hold besides its required ones (the salutation of a known person).
-OPTIONAL_CONTEXT = frozenset({"recipient_anrede", "recipient_titel"})
+# ``portal_link``: the recipient's personal portal link (call, reminders); ``file``: ``{name, size_text, sha256}`` of
+# a report handed in through the portal (its confirmation).
+OPTIONAL_CONTEXT = frozenset({"recipient_anrede", "recipient_titel", "portal_link", "file"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,10 @@ _SPECS = (
         _keys(_APPLICATION, {"reference", "old_lines", "old_total", "funding_period", "effective_on",
                              "remaining_total", "reason"}),
         samples.GRANT_REVOKED,
+    ),
+    MessageSpec(
+        _K.PORTAL_LINK, "Neuer Zugang zum KIM-Portal", Audience.KOMMUNE,
+        _keys({"kommune_name", "cycle_year", "portal_link", "valid_until"}), samples.PORTAL_LINK,
     ),
 )  # fmt: skip
 

@@ -75,7 +75,9 @@ def dispatch_outbox() -> DispatchSummary:
 @task(name="publish-status-artifacts")
 def publish_status_artifacts(today: date, years: list[int] | None = None) -> int:
     """Table ``kim-status-<year>`` and markdown ``kim-summary-<year>`` for each (open) year."""
-    return len(views.publish_status(current_app().engine, today=today, years=years)) // 2
+    app = current_app()
+    portal_url = app.settings.portal_base_url
+    return len(views.publish_status(app.engine, today=today, years=years, portal_url=portal_url)) // 2
 
 
 @task(name="publish-sweep-report")

@@ -83,14 +83,30 @@ def run_up(settings: Settings, *, host: str, port: int, console: Console, projec
             os.environ.update({"KIM_SMTP_HOST": sink.host, "KIM_SMTP_PORT": str(sink.port), "KIM_SMTP_TLS": "none"})
             console.print(f"Kein SMTP-Server konfiguriert: E-Mails landen im Maildir {settings.maildir}")
         os.environ.setdefault("KIM_DATABASE_URL", settings.database_url)
+        portal = _start_portal(stack, app.engine, console)
         try:
-            _serve(app.engine, project_root, ui, console)
+            _serve(app.engine, project_root, ui, console, portal)
         except KeyboardInterrupt:  # a second Ctrl-C during shutdown: still stop the server and sink cleanly
             console.print("Abbruch angefordert.")
     console.print("kim up beendet.")
 
 
-def _serve(engine: Engine, project_root: Path, ui: str, console: Console) -> None:
+def _start_portal(stack: ExitStack, engine: Engine, console: Console) -> str:
+    """The Kommunen's portal in a thread of this process (stopped with it); its address."""
+    from kim_workflow.portal.server import PortalError, PortalThread
+
+    settings = load_settings()  # with the sink's SMTP address: confirmations and new links are sent at once
+    try:
+        thread = stack.enter_context(
+            PortalThread(settings, engine, utc_now, host=settings.portal_host, port=settings.portal_port)
+        )
+    except PortalError as exc:
+        console.print(f"[bold red]Fehler:[/] {exc}", highlight=False)
+        raise SystemExit(1) from None
+    return thread.url
+
+
+def _serve(engine: Engine, project_root: Path, ui: str, console: Console, portal: str) -> None:
     from prefect import serve  # imported late: Prefect reads its settings from os.environ on import
 
     from kim_workflow.orchestration.deployments import load_deployments
@@ -99,6 +115,7 @@ def _serve(engine: Engine, project_root: Path, ui: str, console: Console) -> Non
     settings = load_settings()  # now with the sink's SMTP address
     deployments = load_deployments(project_root)
     relays = start_relays(engine, settings, clock=utc_now)
+    console.print(f"[bold green]KIM-Portal:[/] {portal}  (Links in E-Mails: {settings.portal_base_url})")
     console.print(f"[bold green]Prefect-Oberfläche:[/] {ui}  ({len(deployments)} Deployments, Ende mit Strg+C)")
     try:
         serve(*deployments, pause_on_shutdown=False, print_starting_message=False)

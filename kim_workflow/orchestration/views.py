@@ -49,9 +49,9 @@ def refresh_after(engine: Engine, settings: Settings, changes: Iterable[Change],
     status_years = {c.year for c in changes if c.year is not None and c.action in _STATUS_ACTIONS}
     if actions & _REGISTRY_ACTIONS:  # contacts decide who is reachable: the registry and every open year's status
         keys.append(publish_registry_gaps(engine))
-        keys += publish_status(engine, today=today, years=None)
+        keys += publish_status(engine, today=today, years=None, portal_url=settings.portal_base_url)
     elif status_years:
-        keys += publish_status(engine, today=today, years=sorted(status_years))
+        keys += publish_status(engine, today=today, years=sorted(status_years), portal_url=settings.portal_base_url)
     application_years = {c.year for c in changes if c.year is not None and c.action.startswith("kim.application.")}
     if application_years:
         keys += publish_applications(engine, years=sorted(application_years))
@@ -102,8 +102,16 @@ def publish_registry_gaps(engine: Engine) -> str:
     return write_registry_gaps(registry_gaps(engine))
 
 
-def publish_status(engine: Engine, *, today: date, years: list[int] | None) -> list[str]:
-    """Table ``kim-status-<year>`` and markdown ``kim-summary-<year>`` for ``years`` (default: every open year)."""
+def portal_page(portal_url: str, year: int, ags: str) -> str:
+    """The ministry's view of a Kommune's page in the portal."""
+    return f"{portal_url}/ministerium/jahr/{year}/kommune/{ags}"
+
+
+def publish_status(engine: Engine, *, today: date, years: list[int] | None, portal_url: str | None = None) -> list[str]:
+    """Table ``kim-status-<year>`` and markdown ``kim-summary-<year>`` for ``years`` (default: every open year).
+
+    With ``portal_url`` each row links to the Kommune's page in the portal (column "Portal", and in the summary).
+    """
     with session_scope(engine) as session:
         wanted = years if years is not None else open_years(session)
         matrices = {year: status_service.status_matrix(session, year=year, today=today) for year in wanted}
@@ -111,9 +119,13 @@ def publish_status(engine: Engine, *, today: date, years: list[int] | None) -> l
     problems = counts.get(OutboxStatus.FAILED, 0) + counts.get(OutboxStatus.UNKNOWN, 0)
     keys = []
     for year, rows in matrices.items():
+        table = status_service.as_table(rows)
+        if portal_url:
+            for row, status_row in zip(table, rows, strict=True):
+                row["Portal"] = portal_page(portal_url, year, status_row.ags)
         create_table_artifact(
             key=f"kim-status-{year}",
-            table=status_service.as_table(rows),
+            table=table,
             description=f"Förderjahr {year}: Jahresbericht und Fragebogen je Kommune, Stand {today:%d.%m.%Y}",
         )
         summary = status_service.summary_markdown(rows, year=year, today=today)
@@ -121,6 +133,12 @@ def publish_status(engine: Engine, *, today: date, years: list[int] | None) -> l
             summary += (
                 f"\n**Zustellprobleme im Postausgang: {problems}** (fehlgeschlagen oder ungeklärt, "
                 f"siehe `{OUTBOX_PROBLEMS_KEY}`).\n"
+            )
+        if portal_url:
+            summary += (
+                f"\n[Eingänge {year} im Portal]({portal_url}/ministerium/jahr/{year}) · "
+                + " · ".join(f"[{r.ags}]({portal_page(portal_url, year, r.ags)})" for r in rows)
+                + "\n"
             )
         create_markdown_artifact(key=f"kim-summary-{year}", markdown=summary, description=f"Überblick {year}")
         keys += [f"kim-status-{year}", f"kim-summary-{year}"]

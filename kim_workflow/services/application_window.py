@@ -25,6 +25,7 @@ from kim_workflow.email.outbox import NewEmail
 from kim_workflow.services.lookups import active_contacts_by_kommune, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_funding_rules, load_policy
+from kim_workflow.services.portal_links import LinkMinter
 from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, sent_stages, stage_rows
 from kim_workflow.services.sweep import open_years
 from kim_workflow.settings import Settings
@@ -77,7 +78,8 @@ def window_year(session: Session, settings: Settings, *, policy: YearPolicy, tod
     ]
     contacts = active_contacts_by_kommune(session)
     run, emails, log_rows = WindowRun(year), [], []
-    composer = _Composer(Mailer(settings), policy, today)
+    links = LinkMinter(settings.portal_base_url, policy, settings.tz, now)
+    composer = _Composer(Mailer(settings), policy, today, links)
     for planned in plan_window(today, policy.application_window, states):
         kommune = kommunen[planned.ags]
         to, cc = split_recipients(contacts.get(kommune.id or 0, []))
@@ -98,6 +100,7 @@ def window_year(session: Session, settings: Settings, *, policy: YearPolicy, tod
         run.reminders += not planned.is_call
         run.stages.append(planned.log[0])
     run.stages = sorted(set(run.stages))
+    links.store(session)  # before the emails: a link of an email already queued is left out with it
     run.queued = log_and_queue(
         session, log_rows=log_rows, emails=emails, now=now, sender_domain=Mailer(settings).sender_domain
     )
@@ -128,6 +131,7 @@ class _Composer:
     mailer: Mailer
     policy: YearPolicy
     today: date
+    links: LinkMinter
 
     def email(self, planned: WindowEmail, kommune: Kommune, to: list[Contact], cc: list[Contact]) -> NewEmail:
         window, year = self.policy.application_window, self.policy.year
@@ -145,12 +149,12 @@ class _Composer:
         else:
             kind = MessageKind.APPLICATION_REMINDER
             context["days_remaining"] = (window.application_deadline - self.today).days
-        return self.mailer.compose(
-            kind,
-            subject_ref=application_ref(kommune.ags, year),
-            occasion=stage_occasion(planned.log[0], window.application_deadline),
-            key_recipient=kommune_recipient(kommune.ags),
-            to=[Recipient.of(c) for c in to],
-            cc=[Recipient.of(c) for c in cc],
-            context=context,
-        )
+        keyed: dict[str, Any] = {
+            "subject_ref": application_ref(kommune.ags, year),
+            "occasion": stage_occasion(planned.log[0], window.application_deadline),
+            "key_recipient": kommune_recipient(kommune.ags),
+            "to": [Recipient.of(c) for c in to],
+        }
+        if planned.stage is None:  # the call carries the recipient's personal portal link
+            context["portal_link"] = self.links.link_for(to[0], issued_for=self.mailer.key_for(kind, **keyed))
+        return self.mailer.compose(kind, **keyed, cc=[Recipient.of(c) for c in cc], context=context)

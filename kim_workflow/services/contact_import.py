@@ -20,6 +20,7 @@ from kim_workflow.core.contacts import ContactRow, RowError, file_columns, parse
 from kim_workflow.core.validation import InvalidValueError, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, Kommune
+from kim_workflow.services.portal_links import revoke_links
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,7 @@ def import_contacts(
             ags = ags_of.get(contact.kommune_id)
             _event(session, contact, "kim.contact.created", now, actor, {"role": contact.role.value, "ags": ags})
     if mode is ImportMode.REPLACE:
+        replaced: list[int] = []
         for key, contact in existing.items():
             if contact.active and key not in in_file:
                 change = _missing(contact, ags_of.get(contact.kommune_id))
@@ -116,6 +118,8 @@ def import_contacts(
                 if apply:
                     contact.active, contact.updated_at = False, now
                     _event(session, contact, "kim.contact.deactivated", now, actor, {"source": "import"})
+                    replaced += [contact.id] if contact.id is not None else []
+        revoke_links(session, replaced, now=now, reason="replaced")  # their portal links stop working at once
     if apply:
         record_event(
             session,

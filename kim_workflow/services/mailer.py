@@ -54,6 +54,13 @@ class Mailer:
     def submission_address(self) -> str:
         return self.settings.mail_reply_to
 
+    def key_for(
+        self, kind: MessageKind, *, subject_ref: str, occasion: str, to: Sequence[Recipient],
+        key_recipient: str | None = None,
+    ) -> str:  # fmt: skip
+        """The idempotency key :meth:`compose` gives the same email (e.g. to bind a portal link to it)."""
+        return outbox_key(kind.value, subject_ref, key_recipient or to[0].address, occasion)
+
     def compose(
         self,
         kind: MessageKind,
@@ -91,7 +98,9 @@ class Mailer:
         )
         copies = tuple(dict.fromkeys(r.address for r in [*others, *cc] if r.address != primary.address))
         return NewEmail(
-            idempotency_key=outbox_key(kind.value, subject_ref, key_recipient or primary.address, occasion),
+            idempotency_key=self.key_for(
+                kind, subject_ref=subject_ref, occasion=occasion, to=to, key_recipient=key_recipient
+            ),
             kind=kind.value,
             subject_ref=subject_ref,
             recipient=primary.address,

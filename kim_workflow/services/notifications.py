@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -29,8 +31,12 @@ def record_submission_and_confirm(
     today: date,
     now: datetime,
     actor: str,
+    file: Mapping[str, Any] | None = None,
 ) -> SubmissionOutcome:
-    """Record the submission and queue the confirmation email to the Kommune in one transaction."""
+    """Record the submission and queue the confirmation email to the Kommune in one transaction.
+
+    ``file`` (``{name, size_text, sha256}``) is the report handed in through the portal, shown in the confirmation.
+    """
     outcome = record_submission(
         session, ags=ags, year=year, kind=kind, received_on=received_on, today=today, now=now, actor=actor
     )
@@ -64,6 +70,7 @@ def record_submission_and_confirm(
             "still_outstanding": [d.kind for d in others],
             "due_date": outcome.deliverable.due_date,
             "remark": outcome.remark,
+            "file": file,
         },
     )
     enqueue(session, [email], now=now, sender_domain=mailer.sender_domain)

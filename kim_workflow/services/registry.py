@@ -16,6 +16,7 @@ from kim_workflow.core.validation import InvalidValueError, normalise_email
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, Kommune
 from kim_workflow.services.contact_import import ImportResult, import_contacts
+from kim_workflow.services.portal_links import revoke_links
 
 __all__ = [
     "ContactFileError",
@@ -76,6 +77,8 @@ def set_contact_active(session: Session, *, email: str, active: bool, now: datet
             subject_type="contact",
             subject_id=str(contact.id),
         )
+    if not active:  # a deactivated contact's portal links stop working at once
+        revoke_links(session, [c.id for c in contacts if c.id is not None], now=now, reason="deactivated")
     return len(contacts)
 
 

@@ -30,6 +30,7 @@ from kim_workflow.email.outbox import NewEmail
 from kim_workflow.services.lookups import split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.policies import load_policy
+from kim_workflow.services.portal_links import LinkMinter
 from kim_workflow.services.questionnaire_workbook import workbook_attachment
 from kim_workflow.services.reminder_ladder import all_covered, log_and_queue, logged, sent_stages, stage_rows
 from kim_workflow.services.sweep_emails import ReminderComposer
@@ -50,6 +51,7 @@ class YearSweep:
     log_rows: list[dict[str, Any]] = field(default_factory=list)
     kommune_names: dict[str, str] = field(default_factory=dict)
     queued: int = 0
+    links: LinkMinter | None = None
 
     @property
     def without_contact(self) -> list[str]:
@@ -76,11 +78,12 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
         for ags, rows in state.deliverables.items()
     ]
     plan = plan_reminders(today, policy.report, kommunen, escalation_sent_for=frozenset(escalated))
-    sweep = YearSweep(year, plan, kommune_names={ags: k.name for ags, k in state.kommunen.items()})
+    links = LinkMinter(settings.portal_base_url, policy, settings.tz, now)
+    sweep = YearSweep(year, plan, kommune_names={ags: k.name for ags, k in state.kommunen.items()}, links=links)
     workbook = None
     if policy.report.attach_questionnaire_workbook:
         workbook = partial(workbook_attachment, session, settings, year=year, now=now)
-    composer = ReminderComposer(Mailer(settings), year, today, now, state, workbook)
+    composer = ReminderComposer(Mailer(settings), year, today, now, state, links=links, workbook=workbook)
     for reminder in plan.reminders:
         sweep.emails.append(composer.reminder(reminder))
         sweep.log_rows += stage_rows(
@@ -100,7 +103,12 @@ def plan_year(session: Session, settings: Settings, *, policy: YearPolicy, today
 
 
 def apply_year(session: Session, sweep: YearSweep, *, now: datetime, sender_domain: str) -> int:
-    """Record the planned stages and queue their emails in the caller's transaction; return how many are new."""
+    """Record the planned stages and queue their emails in the caller's transaction; return how many are new.
+
+    The portal links go in first, ignoring those of emails already queued (see ``services/portal_links.py``).
+    """
+    if sweep.links is not None:
+        sweep.links.store(session)
     sweep.queued = log_and_queue(
         session, log_rows=sweep.log_rows, emails=sweep.emails, now=now, sender_domain=sender_domain
     )

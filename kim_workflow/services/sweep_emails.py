@@ -25,9 +25,10 @@ from kim_workflow.email.mime import Attachment
 from kim_workflow.email.outbox import NewEmail
 from kim_workflow.services.lookups import no_contact_note, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
+from kim_workflow.services.portal_links import LinkMinter
 from kim_workflow.services.sweep_state import KommuneRow, YearState
 
-PER_KOMMUNE = ("kommune_name", "ags")
+PER_KOMMUNE = ("kommune_name", "ags", "portal_link")
 """What differs between two Kommunen's reminders of one day (besides the recipient): spliced into one rendering."""
 
 
@@ -38,6 +39,8 @@ class ReminderComposer:
     today: date
     now: datetime
     state: YearState
+    links: LinkMinter | None = None
+    """Mints the primary recipient's portal link into each reminder (stored by the caller with the emails)."""
     workbook: Callable[[KommuneRow], Attachment] | None = None
     """Set with ``[report] attach_questionnaire_workbook``: the Kommune's Fragebogen workbook while it is owed."""
 
@@ -65,12 +68,17 @@ class ReminderComposer:
         if self.workbook is not None and attach:
             attachments.append(self.workbook(kommune))
         context["workbook_attached"] = attach
+        keyed: dict[str, Any] = {
+            "subject_ref": deliverable_ref(kommune.ags, self.year),
+            "occasion": stage_occasion(str(reminder.stage), reminder.due_date),
+            "key_recipient": kommune_recipient(kommune.ags),
+            "to": [Recipient.of(c) for c in to],
+        }
+        if self.links is not None and to:
+            context["portal_link"] = self.links.link_for(to[0], issued_for=self.mailer.key_for(kind, **keyed))
         return self.mailer.compose(
             kind,
-            subject_ref=deliverable_ref(kommune.ags, self.year),
-            occasion=stage_occasion(str(reminder.stage), reminder.due_date),
-            key_recipient=kommune_recipient(kommune.ags),
-            to=[Recipient.of(c) for c in to],
+            **keyed,
             cc=[Recipient.of(c) for c in cc],
             context=context,
             attachments=attachments,

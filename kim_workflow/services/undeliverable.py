@@ -186,7 +186,7 @@ def _reminder_again(
     planned = PlannedReminder(ags, stage, due, still[0], stage.date_for(due))
     kept = [Attachment.from_json(a) for a in row.attachments if a.get("content_type") == XLSX_TYPE]
     workbook = (lambda _: kept[0]) if kept else None  # the bounced reminder's workbook goes along, text and all
-    email = ReminderComposer(mailer, year, today, now, state, workbook).reminder(planned)
+    email = ReminderComposer(mailer, year, today, now, state, workbook=workbook).reminder(planned)
     key = outbox_key(email.kind, email.subject_ref, email.recipient, stage_occasion(str(stage), due))
     return replace(email, idempotency_key=key)
 

@@ -53,9 +53,9 @@ def listening(port: int) -> bool:
 
 @pytest.mark.timeout(240)
 def test_kim_up_serves_the_deployments_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
+    port, portal = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KIM_"))}
-    env.update({"KIM_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"})
+    env.update({"KIM_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1", "KIM_PORTAL_PORT": str(portal)})
     log = (tmp_path / "kim-up.log").open("w+")
     process = subprocess.Popen([KIM, "up", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -68,6 +68,9 @@ def test_kim_up_serves_the_deployments_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
         assert check["schedules"][0]["schedule"]["cron"] == "30 6 * * *"
         assert check["schedules"][0]["schedule"]["timezone"] == "Europe/Berlin"
         assert (tmp_path / "data" / "prefect").is_dir() and (tmp_path / "data" / "kim.db").is_file()
+        with urllib.request.urlopen(f"http://127.0.0.1:{portal}/", timeout=10) as page:  # the portal answers
+            assert page.status == 200 and "KIM-Portal" in page.read().decode()
+            assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=60)
@@ -75,7 +78,9 @@ def test_kim_up_serves_the_deployments_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
     output = log.read()
     assert code == 0, output
     assert f"http://127.0.0.1:{port}" in output and "kim up beendet." in output
+    assert f"KIM-Portal: http://127.0.0.1:{portal}" in output
     assert not listening(port), "the Prefect server outlived kim up"
+    assert not listening(portal), "the portal outlived kim up"
     leftovers = subprocess.run(["pgrep", "-f", "--", f"--port {port}"], capture_output=True, text=True).stdout.split()
     assert leftovers == []
 

@@ -43,6 +43,7 @@ organiser = st.one_of(st.sampled_from(["fachreferat", "dbki"]), nasty)
 status = st.one_of(st.sampled_from(["failed", "unknown", "pending", "sent"]), nasty)
 ags_list = st.one_of(st.sampled_from([MAINZ, f"{MAINZ},07111000", "", ","]), nasty)
 flag = st.just(None)  # an option without a value
+username = st.one_of(st.sampled_from(["anna.mueller", "referat724", ""]), nasty)
 
 VALID_APPLICATION: dict[str, Any] = {
     "ags": MAINZ, "year": 2026, "staff": [{"name": "Erika Muster", "fte": 1}], "personnel_costs_eur": 60000,
@@ -162,10 +163,17 @@ def commands(folder: Path) -> dict[str, Spec]:
         "deploy": {"--help": flag},
         "relay": {"--help": flag},
         "worker": {"--pool": text, "--name": text, "--limit": number, "--help": flag},
+        "portal": {"--host": text, "--port": number, "--help": flag},
+        "portal user add": {"#1": username, "--name": text, "--password-stdin": flag, "--actor": text},
+        "portal user password": {"#1": username, "--password-stdin": flag, "--actor": text},
+        "portal user deactivate": {"#1": username, "--actor": text},
+        "portal user list": {},
+        "submission show": {"--ags": ags, "--year": year},
+        "submission download": {"--ags": ags, "--year": year, "--out": out_path(folder), "--actor": text},
     }  # fmt: skip
 
 
-SERVING = ("simulate", "up", "deploy", "worker", "relay")
+SERVING = ("simulate", "up", "deploy", "worker", "relay", "portal")
 
 
 def arguments(name: str, spec: Spec) -> st.SearchStrategy[list[str]]:

@@ -67,6 +67,7 @@ def test_daily_sweep_sends_each_reminder_once_and_publishes_the_status(year_env:
     rows = json.loads(status.data) if isinstance(status.data, str) else status.data
     assert len(rows) == 36
     assert "Erinnerung am" in str(status.data)
+    assert f"/ministerium/jahr/2026/kommune/{MAINZ}" in str(status.data)  # each row links to the portal page
 
 
 def test_recording_a_submission_queues_the_confirmation_and_the_triggered_flow_sends_it(

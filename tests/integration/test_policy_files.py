@@ -48,6 +48,8 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
         ('[report]\nescalation_cc = ["referat"]\n', "Schlüssel escalation_cc[0]: ungültige E-Mail-Adresse"),
         ('[decisions]\nfour_eyes = "ja"\n', "Abschnitt [decisions], Schlüssel four_eyes: erwartet true oder false"),
         ("[decisions]\nfour_ayes = true\n", "Abschnitt [decisions]: unbekannte Schlüssel 'four_ayes'"),
+        ("[report]\nportal_link_days_after_deadline = 0\n", "Schlüssel portal_link_days_after_deadline: 0 ist nicht"),
+        ("[report]\nportal_link_days_after_deadline = 366\n", "Schlüssel portal_link_days_after_deadline: 366 ist"),
         (
             '[report]\nattach_questionnaire_workbook = "ja"\n',
             "Abschnitt [report], Schlüssel attach_questionnaire_workbook",
@@ -68,6 +70,14 @@ def test_four_eyes_is_on_by_default_and_a_year_may_switch_it_off(tmp_path: Path)
     (tmp_path / "2027.toml").write_text("[decisions]\nfour_eyes = false\n", encoding="utf-8")
     assert load_policy(2027, tmp_path).decisions.four_eyes is False
     assert load_policy(2028, tmp_path).decisions.four_eyes is True
+
+
+def test_the_portal_link_validity_is_read_at_its_limits(tmp_path: Path) -> None:
+    for days in (1, 365):
+        (tmp_path / "2027.toml").write_text(f"[report]\nportal_link_days_after_deadline = {days}\n", encoding="utf-8")
+        assert load_policy(2027, tmp_path).report.portal_link_days_after_deadline == days
+    (tmp_path / "2027.toml").unlink()
+    assert load_policy(2027, tmp_path).report.portal_link_days_after_deadline == 180
 
 
 def test_the_file_named_is_the_one_that_set_the_value(tmp_path: Path) -> None:

@@ -46,7 +46,10 @@ class KimUp:
         self.data_dir, self.log_path = data_dir, log_path
         self.port = port or free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KIM_"))}
-        self.env.update({"KIM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+        self.portal_port = free_port()
+        self.env.update(
+            {"KIM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "KIM_PORTAL_PORT": str(self.portal_port)}
+        )
         if database_url:  # e.g. the test run's PostgreSQL schema; by default kim up's own SQLite file
             self.env["KIM_DATABASE_URL"] = database_url
         self.process: subprocess.Popen[bytes] | None = None

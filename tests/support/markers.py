@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent.parent
-# e2e: real ``kim up`` processes and a simulated season; faults: injected outages, subprocess and property fuzz
-SLOW_FOLDERS = ("e2e", "faults")
+# e2e: real ``kim up`` processes and a simulated season; faults: injected outages, subprocess and property fuzz;
+# browser: Chromium driving a real portal (Playwright, axe-core)
+SLOW_FOLDERS = ("e2e", "faults", "browser")
 
 
 def markers_for(path: Path, fixturenames: Iterable[str], *, on_postgres: bool) -> list[str]:

@@ -15,10 +15,11 @@ ALLOWED: dict[str, set[str]] = {
     "email": {"core", "db", "settings"},
     "services": {"core", "db", "email", "settings"},
     "app": {"core", "db", "email", "services", "settings"},
-    "orchestration": {"core", "db", "email", "services", "settings", "app"},
+    "portal": {"core", "db", "email", "services", "settings", "app"},
+    "orchestration": {"core", "db", "email", "services", "settings", "app", "portal"},
     "simulation": {"core", "db", "email", "services", "settings", "app", "orchestration"},
     "flows": {"core", "services", "settings", "orchestration"},
-    "cli": {"core", "db", "email", "services", "settings", "app", "orchestration", "simulation"},
+    "cli": {"core", "db", "email", "services", "settings", "app", "orchestration", "simulation", "portal"},
 }
 
 

@@ -54,6 +54,9 @@ def test_mask_url_keeps_urls_without_password() -> None:
         ("ministry_escalation_address", "not-an-address"),
         ("mail_from", "KIM <a@b.de>\r\nBcc: x@y.de"),
         ("smtp_tls", "sometimes"),
+        ("portal_public_url", "javascript:alert(1)"),
+        ("portal_public_url", "portal.kim.rlp.de"),
+        ("portal_public_url", "https://portal.kim.rlp.de/?next=x"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_error(field: str, value: object) -> None:
@@ -68,3 +71,8 @@ def test_importing_the_package_reads_nothing_and_creates_nothing(tmp_path: Path)
     subprocess.run([sys.executable, "-c", script], check=True, env=env, cwd=tmp_path)
     assert not (tmp_path / "data").exists()
     assert not (tmp_path / ".local").exists()
+
+
+def test_the_portal_address_in_emailed_links_is_a_web_address() -> None:
+    assert make(portal_public_url="https://portal.kim.rlp.de/").portal_base_url == "https://portal.kim.rlp.de"
+    assert make(portal_public_url="").portal_base_url.startswith("http://")

@@ -1,0 +1,1 @@
+"""The Kommunen's portal: a small FastAPI application with server-rendered German pages (no scripts)."""

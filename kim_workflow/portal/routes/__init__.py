@@ -1,0 +1,1 @@
+"""The portal's routes by area: public (start, links, sign-out), the Kommune's page, the ministry's side."""
