@@ -74,7 +74,7 @@ def live_portal(engine: Engine, settings: Settings, smtp_server: SmtpServer) -> 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed (/usr/bin/chromium; .ci/run installs it with apt)")
+        _missing("Debian's Chromium is not installed (/usr/bin/chromium; .ci/run installs it with apt)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -98,7 +98,7 @@ def page(browser: Any) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def axe_source() -> str:
     if not AXE.is_file():
-        pytest.skip(f"axe-core is missing at {AXE} (npm install axe-core --prefix var/node; .ci/run does it)")
+        _missing(f"axe-core is missing at {AXE} (npm install axe-core --prefix var/node; .ci/run does it)")
     return AXE.read_text(encoding="utf-8")
 
 
@@ -120,3 +120,10 @@ def sha256(data: bytes) -> str:
 
 def day(value: date, hour: int = 9) -> datetime:
     return datetime(value.year, value.month, value.day, hour, tzinfo=UTC)
+
+
+def _missing(reason: str) -> None:
+    """Skip on a developer's machine; in CI (CI=true, where .ci/run installs both) a missing part is a failure."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
