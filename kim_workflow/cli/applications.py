@@ -234,6 +234,8 @@ def withdraw(
             session, kim.settings, ags=ags, year=year, reason=reason, now=utc_now(), actor=actor
         )
     waived = f" Jahresbericht und Fragebogen entfallen ({result.waived} Berichtspflichten)." if result.waived else ""
+    if result.rejected_grant_decision is not None:
+        waived += f" Die wartende Bewilligung Nr. {result.rejected_grant_decision} ist verworfen."
     console.print(f"Antrag von {result.kommune} für {result.year} zurückgezogen.{waived}", highlight=False)
     publish_events(kim)
 

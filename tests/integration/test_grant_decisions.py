@@ -278,3 +278,46 @@ def test_without_four_eyes_every_decision_takes_effect_at_once(year_2026: Engine
     assert events(year_2026, "kim.grant.requested") == [] and len(events(year_2026, "kim.grant.amended")) == 1
     with session_scope(year_2026) as session:
         assert pending_grants(session) == []
+
+
+def test_withdrawing_rejects_the_waiting_approval_in_the_same_transaction(
+    year_2026: Engine, settings: Settings
+) -> None:
+    from kim_workflow.services.withdrawals import withdraw_application
+
+    submit(year_2026, settings)
+    act_id = approve_pending(year_2026, settings)
+    with session_scope(year_2026) as session:
+        result = withdraw_application(session, settings, ags=MAINZ, year=2026, reason="Stelle nicht besetzbar",
+                                      now=NOW, actor="Kommune Mainz")  # fmt: skip
+    assert result.rejected_grant_decision == act_id and status(year_2026) is ApplicationStatus.WITHDRAWN
+    [rejected] = events(year_2026, "kim.grant.rejected")
+    assert rejected.payload["rejection_reason"] == "Antrag zurückgezogen"
+    assert rejected.payload["rejected_by"] == "Kommune Mainz" and rejected.payload["automatic"] is True
+    with session_scope(year_2026) as session:
+        assert pending_grants(session) == []
+        assert session.exec(select(GrantDecision.state)).one() is GrantActState.REJECTED
+    with pytest.raises(UseCaseError, match="verworfen"):
+        confirm(year_2026, settings, act_id)
+    assert events(year_2026, "kim.grant.confirmed") == [] and emails(year_2026, "decision_approved") == []
+
+
+@pytest.mark.parametrize("left_as", [ApplicationStatus.WITHDRAWN, ApplicationStatus.REJECTED])
+def test_confirming_when_the_application_moved_on_is_a_german_refusal_before_any_change(
+    year_2026: Engine, settings: Settings, left_as: ApplicationStatus
+) -> None:
+    """A waiting approval left behind (e.g. by the version before the withdrawal rejected it): no raw error."""
+    submit(year_2026, settings)
+    act_id = approve_pending(year_2026, settings)
+    with session_scope(year_2026) as session:
+        application = session.exec(select(Application)).one()
+        application.status = left_as
+        session.add(application)
+    with pytest.raises(
+        UseCaseError, match=r"kann nicht mehr bestätigt werden: der Antrag von .* ist (zurückgezogen|abgelehnt)"
+    ):
+        confirm(year_2026, settings, act_id)
+    assert status(year_2026) is left_as and events(year_2026, "kim.grant.confirmed") == []
+    with session_scope(year_2026) as session:
+        assert session.exec(select(GrantDecision.state)).one() is GrantActState.PENDING
+    assert emails(year_2026, "decision_approved") == []
