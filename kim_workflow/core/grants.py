@@ -86,12 +86,17 @@ def reason_problems(reason: str, what: str) -> list[str]:
 
 
 def revocation_problems(effective_on: date, year: int, period: FundedPeriod) -> list[str]:
-    """A revocation takes effect within the funding year, not before the funded period starts."""
+    """A revocation takes effect within the funding year, not before the funded period starts nor after it ends."""
     day = f"{effective_on:%d.%m.%Y}"
     if effective_on.year != year:
         return [f"Der Widerruf zum {day} liegt nicht im Förderjahr {year}."]
     if effective_on < period.start:
         return [f"Der Widerruf zum {day} liegt vor dem Beginn des Förderzeitraums ({period.start:%d.%m.%Y})."]
+    if effective_on > period.end:
+        return [
+            f"Der Widerruf zum {day} liegt nach dem Ende des Bewilligungszeitraums ({period.end:%d.%m.%Y}); "
+            "die Zuwendung ist dann bereits vollständig verwendet."
+        ]
     return []
 
 

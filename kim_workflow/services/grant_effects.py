@@ -1,9 +1,11 @@
 """What an amendment or a revocation does once it takes effect: status, obligations, event and the Kommune's email.
 
-A revocation ends the grant on its effective date: the application becomes "widerrufen" and the year's
-outstanding (not yet received) annual report and questionnaire are waived ("entfällt") with the reason
-"Förderung widerrufen zum <date>" through the obligations code, so no reminder or escalation follows. What was
-received stays received. The approval's effect lives in ``services/decisions.py``.
+A revocation ends the grant on its effective date: the application becomes "widerrufen". When nothing of the grant
+remains (pro rata 0, e.g. effective at the funded period's start), the year's outstanding annual report and
+questionnaire are waived ("entfällt") with the reason "Förderung widerrufen zum <date>" through the obligations
+code, so no reminder or escalation follows. When the Kommune keeps money for the months before, the reports stay
+owed: they prove the use of that money (Verwendungsnachweis). What was received stays received. The approval's
+effect lives in ``services/decisions.py``.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def revocation_takes_effect(
     session: Session, settings: Settings, *, application: Application, kommune: Kommune, act: GrantDecision,
     previous: Grant, now: datetime,
 ) -> bool:  # fmt: skip
-    """Status "widerrufen", outstanding reports waived, ``kim.grant.revoked`` logged, ``grant_revoked`` queued."""
+    """Status "widerrufen", reports waived if nothing remains, ``kim.grant.revoked``, ``grant_revoked`` queued."""
     assert act.effective_on is not None
     actor = act.reviewed_by or act.requested_by
     application.status, application.updated_at = transition(application.status, ApplicationAction.REVOKE), now

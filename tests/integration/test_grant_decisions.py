@@ -170,13 +170,18 @@ def test_revocation_dates(approved: Engine, settings: Settings, effective_on: da
         deliverables = list(session.exec(select(Deliverable)))
         rows = {r.ags: r for r in overview_service.overview(session, year=2026)}
     reason = f"Förderung widerrufen zum {effective_on:%d.%m.%Y}"
-    assert {(d.status, d.waived_reason) for d in deliverables} == {(DeliverableStatus.WAIVED, reason)}
     # pro rata up to the day before: 1 January → nothing; 15 October → 57.000 € × (9 + 14/31) / 12
     expected = Decimal(0) if effective_on.month == 1 else Decimal("44895.16")
+    # nothing remains → the reports are waived; money kept → they stay owed (Verwendungsnachweis)
+    owed = {(DeliverableStatus.WAIVED, reason)} if not expected else {(DeliverableStatus.OUTSTANDING, None)}
+    assert {(d.status, d.waived_reason) for d in deliverables} == owed
     assert rows[MAINZ].pro_rata_total == expected
     assert overview_service.as_table([rows[MAINZ]])[0]["Status"] == f"widerrufen zum {effective_on:%d.%m.%Y}"
     [mail] = emails(approved, "grant_revoked")
     assert f"zum {effective_on:%d.%m.%Y}" in mail.subject and "Stelle nicht besetzt" in mail.text_body
+    text, html = " ".join(mail.text_body.split()), " ".join((mail.html_body or "").split())
+    sentence = "bleiben geschuldet: Sie weisen die Verwendung" if expected else "entfallen für dieses Förderjahr"
+    assert sentence in text and sentence in html
     with pytest.raises(UseCaseError, match="nur bei einem bewilligten Antrag"), session_scope(approved) as session:
         revoke_grant(session, settings, **revoke)  # type: ignore[arg-type]
 
@@ -321,3 +326,32 @@ def test_confirming_when_the_application_moved_on_is_a_german_refusal_before_any
     with session_scope(year_2026) as session:
         assert session.exec(select(GrantDecision.state)).one() is GrantActState.PENDING
     assert emails(year_2026, "decision_approved") == []
+
+
+@pytest.mark.parametrize(
+    ("effective_on", "allowed"),
+    [(date(2026, 9, 29), True), (date(2026, 9, 30), True), (date(2026, 10, 1), False), (date(2026, 10, 15), False)],
+    ids=["before-the-end", "on-the-last-day", "one-day-after-the-end", "october"],
+)
+def test_a_revocation_after_the_funded_period_ends_is_refused(
+    year_2026: Engine, settings: Settings, effective_on: date, allowed: bool
+) -> None:
+    submit(year_2026, settings, funded_period={"start": "2026-01-01", "end": "2026-09-30", "vacancies": []})
+    confirm(year_2026, settings, approve_pending(year_2026, settings))
+    revoke = {"ags": MAINZ, "year": 2026, "effective_on": effective_on, "reason": "Stelle nicht besetzt", "by": A,
+              "now": NOW}  # fmt: skip
+    if not allowed:
+        refused = pytest.raises(
+            InvalidGrantDecision, match=r"liegt nach dem Ende des Bewilligungszeitraums \(30.09.2026\)"
+        )
+        with refused, session_scope(year_2026) as session:
+            revoke_grant(session, settings, **revoke)  # type: ignore[arg-type]
+        with session_scope(year_2026) as session:
+            assert pending_grants(session) == []
+        return
+    with session_scope(year_2026) as session:
+        act = revoke_grant(session, settings, **revoke)  # type: ignore[arg-type]
+    confirm(year_2026, settings, act.grant_decision_id)
+    assert status(year_2026) is ApplicationStatus.REVOKED
+    with session_scope(year_2026) as session:  # money kept for January to September: the reports stay owed
+        assert {d.status for d in session.exec(select(Deliverable))} == {DeliverableStatus.OUTSTANDING}
