@@ -10,6 +10,8 @@ effect lives in ``services/decisions.py``.
 
 from __future__ import annotations
 
+import getpass
+import os
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -39,8 +41,19 @@ def plain(amount: Decimal | None) -> str | None:
     return None if amount is None else format(amount, "f")
 
 
+def process_login() -> str | None:
+    """The operating-system login of this process (``SUDO_USER`` first), beside the typed names for four eyes."""
+    sudo = os.environ.get("SUDO_USER", "").strip()
+    if sudo:
+        return sudo
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment nor in the password database
+        return None
+
+
 def act_payload(act: GrantDecision, kommune: Kommune) -> dict[str, Any]:
-    """The event payload of a grant decision (no personal data beyond the officials' names)."""
+    """The event payload of a grant decision (the officials' typed names and the process's OS login)."""
     return {
         "grant_decision_id": act.id, "application_id": act.application_id, "ags": kommune.ags,
         "kind": act.kind.value, "revision": act.application_revision,
@@ -48,7 +61,7 @@ def act_payload(act: GrantDecision, kommune: Kommune) -> dict[str, Any]:
         "granted_material_eur": plain(act.granted_material_eur),
         "effective_on": act.effective_on.isoformat() if act.effective_on else None, "reason": act.reason,
         "budget_override_reason": act.budget_override_reason, "requested_by": act.requested_by,
-        "confirmed_by": act.reviewed_by,
+        "confirmed_by": act.reviewed_by, "os_login": process_login(),
     }  # fmt: skip
 
 
