@@ -21,6 +21,7 @@ from kim_workflow.core.calendar import next_working_day
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, GrantActKind
 from kim_workflow.core.funded_period import funded_share, pro_rata, share_text
 from kim_workflow.core.funding import ApplicationData, FundingRules, check_grant
+from kim_workflow.core.grants import has_format_characters, invisible_problem
 from kim_workflow.core.header_text import normalise_body_text
 from kim_workflow.core.money import format_fte
 from kim_workflow.core.registry import display_name
@@ -101,6 +102,8 @@ def decision_problems(data: ApplicationData, request: DecisionRequest, rules: Fu
     by = request.decided_by.strip()
     if not by or len(by) > 200 or _CONTROL.search(by):
         problems.append("Bitte angeben, wer entscheidet (decided_by: 1 bis 200 Zeichen, eine Zeile).")
+    elif has_format_characters(by):
+        problems.append(invisible_problem("wer entscheidet"))
     message = normalise_body_text(request.message or "").strip()
     if len(message) > 4000:
         problems.append("Der Hinweis bzw. die Begründung darf höchstens 4000 Zeichen lang sein.")
