@@ -119,8 +119,8 @@ def _check_budget(session: Session, settings: Settings, application: Application
         return
     rules = rules_for(settings, application.year)
     if act.kind is GrantActKind.APPROVAL:
-        total = act.granted_personnel_eur + act.granted_material_eur
-        problems = approval_budget_problems(session, application, rules, total, act.budget_override_reason)
+        grant = Grant(act.granted_personnel_eur, act.granted_material_eur)
+        problems = approval_budget_problems(session, application, rules, grant, act.budget_override_reason)
     else:
         grant = Grant(act.granted_personnel_eur, act.granted_material_eur)
         new_total = grant_pro_rata(grant, funded_period(application), application.year).total

@@ -355,3 +355,34 @@ def test_a_revocation_after_the_funded_period_ends_is_refused(
     assert status(year_2026) is ApplicationStatus.REVOKED
     with session_scope(year_2026) as session:  # money kept for January to September: the reports stay owed
         assert {d.status for d in session.exec(select(Deliverable))} == {DeliverableStatus.OUTSTANDING}
+
+
+@pytest.mark.parametrize(
+    ("ceiling", "allowed"),
+    [("44908.07", True), ("44908.06", True), ("44908.05", False)],
+    ids=["one-cent-below", "exactly-at-the-ceiling", "one-cent-above"],
+)
+def test_the_budget_check_and_the_budget_sum_use_the_same_pro_rata(
+    year_2026: Engine, settings: Settings, ceiling: str, allowed: bool
+) -> None:
+    """45.000,37 € + 12.016 € for 1 January to 14 October (293/372 of the year): 35.443,84 € + 9.464,22 € =
+    44.908,06 € as the budget counts it, each part rounded (the total rounded once would be 44.908,05 €)."""
+    with_ceiling(settings, ceiling)
+    submit(year_2026, settings, personnel_costs_eur="45000.37", material_costs_eur="12016",
+           funded_period={"start": "2026-01-01", "end": "2026-10-14", "vacancies": []})  # fmt: skip
+    request = DecisionRequest(
+        outcome=DecisionOutcome.APPROVED, decided_by=A, granted_personnel_eur=Decimal("45000.37"),
+        granted_material_eur=Decimal("12016"),
+    )  # fmt: skip
+    if not allowed:
+        refused = pytest.raises(UseCaseError, match="übersteigt das verbleibende Jahresbudget")
+        with refused, session_scope(year_2026) as session:
+            decide_application(session, settings, request=request, now=NOW, ags=MAINZ, year=2026)
+        return
+    with session_scope(year_2026) as session:
+        result = decide_application(session, settings, request=request, now=NOW, ags=MAINZ, year=2026)
+    assert result.awaiting_confirmation is not None
+    confirm(year_2026, settings, result.awaiting_confirmation)  # checked again at confirmation: still within
+    with session_scope(year_2026) as session:
+        budget = overview_service.budget_state(session, year=2026, rules=rules_for(settings, 2026))
+    assert budget.granted == Decimal("44908.06") and budget.granted <= Decimal(ceiling)
