@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from kim_workflow.core.domain import ApplicationStatus
@@ -51,7 +51,8 @@ _BY_STATUS = {
 _WAIVER_TEXT = {
     Obligation.REJECTED: "Antrag abgelehnt am {on}",
     Obligation.WITHDRAWN: "Antrag zurückgezogen am {on}",
-    Obligation.REVOKED: "Förderung widerrufen zum {on}",  # on: the day the revocation takes effect
+    # on: the day the revocation takes effect; until: the day before, the last funded day
+    Obligation.REVOKED: "Förderung widerrufen mit Wirkung vom {on} an (gefördert bis einschließlich {until})",
 }
 
 
@@ -72,7 +73,7 @@ def obligation(basis: ObligationBasis, status: ApplicationStatus | None, *, kept
 
 def waiver_reason(reason: Obligation, on: date) -> str:
     """The German reason stored with a waiver, e.g. "Antrag abgelehnt am 03.06.2026" (a revocation: its date)."""
-    return _WAIVER_TEXT[reason].format(on=f"{on:%d.%m.%Y}")
+    return _WAIVER_TEXT[reason].format(on=f"{on:%d.%m.%Y}", until=f"{on - timedelta(days=1):%d.%m.%Y}")
 
 
 def summary_de(reasons: Iterable[Obligation], *, per_kommune: int) -> str:

@@ -2,17 +2,17 @@
 
 A revocation ends the grant on its effective date: the application becomes "widerrufen". When nothing of the grant
 remains (pro rata 0, e.g. effective at the funded period's start), the year's outstanding annual report and
-questionnaire are waived ("entfällt") with the reason "Förderung widerrufen zum <date>" through the obligations
-code, so no reminder or escalation follows. When the Kommune keeps money for the months before, the reports stay
-owed: they prove the use of that money (Verwendungsnachweis). What was received stays received. The approval's
-effect lives in ``services/decisions.py``.
+questionnaire are waived ("entfällt") with the reason "Förderung widerrufen mit Wirkung vom <date> an (…)"
+through the obligations code, so no reminder or escalation follows. When the Kommune keeps money for the months
+before, the reports stay owed: they prove the use of that money (Verwendungsnachweis). What was received stays
+received. The approval's effect lives in ``services/decisions.py``.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -114,6 +114,7 @@ def revocation_takes_effect(
         "old_total": previous.total,
         "funding_period": period_text(funded_period(application)),
         "effective_on": act.effective_on,
+        "funded_until": act.effective_on - timedelta(days=1),
         "remaining_total": pro_rata_of(application, ended).total,
         "reason": act.reason,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -169,7 +169,9 @@ def test_revocation_dates(approved: Engine, settings: Settings, effective_on: da
     with session_scope(approved) as session:
         deliverables = list(session.exec(select(Deliverable)))
         rows = {r.ags: r for r in overview_service.overview(session, year=2026)}
-    reason = f"Förderung widerrufen zum {effective_on:%d.%m.%Y}"
+    until = effective_on - timedelta(days=1)
+    wording = f"mit Wirkung vom {effective_on:%d.%m.%Y} an (gefördert bis einschließlich {until:%d.%m.%Y})"
+    reason = f"Förderung widerrufen {wording}"
     # pro rata up to the day before: 1 January → nothing; 15 October → 57.000 € × (9 + 14/31) / 12
     expected = Decimal(0) if effective_on.month == 1 else Decimal("44895.16")
     # nothing remains → the reports are waived; money kept → they stay owed (Verwendungsnachweis)
@@ -178,8 +180,10 @@ def test_revocation_dates(approved: Engine, settings: Settings, effective_on: da
     assert rows[MAINZ].pro_rata_total == expected
     assert overview_service.as_table([rows[MAINZ]])[0]["Status"] == f"widerrufen zum {effective_on:%d.%m.%Y}"
     [mail] = emails(approved, "grant_revoked")
-    assert f"zum {effective_on:%d.%m.%Y}" in mail.subject and "Stelle nicht besetzt" in mail.text_body
+    assert f"mit Wirkung vom {effective_on:%d.%m.%Y} an" in mail.subject and "Stelle nicht besetzt" in mail.text_body
     text, html = " ".join(mail.text_body.split()), " ".join((mail.html_body or "").split())
+    assert wording in text and wording in html and "Bewilligungszeitraum" in text
+    assert "zum" not in mail.subject and "Förderzeitraum" not in text
     sentence = "bleiben geschuldet: Sie weisen die Verwendung" if expected else "entfallen für dieses Förderjahr"
     assert sentence in text and sentence in html
     with pytest.raises(UseCaseError, match="nur bei einem bewilligten Antrag"), session_scope(approved) as session:
@@ -236,7 +240,11 @@ def test_a_partial_year_is_granted_pro_rata_in_the_list_the_form_and_the_email(
     assert table["Zuwendung anteilig"] == "42.750,00 €"
     [mail] = emails(year_2026, "decision_approved")
     assert "Bewilligungszeitraum: 01.03.2026 bis 31.12.2026" in " ".join(mail.text_body.split())
-    assert "Zuwendung anteilig (9 von 12 Monaten)" in mail.text_body and "42.750,00 €" in mail.text_body
+    text, html = " ".join(mail.text_body.split()), " ".join(mail.html_body.split())
+    assert "Jahresbetrag 57.000,00 €" in text and "Bewilligt insgesamt" not in text
+    for body in (text, html):
+        assert "Zuwendung (Höchstbetrag) für den Bewilligungszeitraum (9 von 12 Monaten)" in body
+        assert "42.750,00 €" in body
     assert "unbesetzt ist: 01.07.2026 bis 31.07.2026" in mail.text_body
 
 

@@ -64,6 +64,10 @@ def test_plain_strings_are_read_too() -> None:
 def test_the_waiver_reason_is_dated() -> None:
     assert waiver_reason(Obligation.REJECTED, date(2026, 3, 1)) == "Antrag abgelehnt am 01.03.2026"
     assert waiver_reason(Obligation.WITHDRAWN, date(2026, 3, 9)) == "Antrag zurückgezogen am 09.03.2026"
+    assert waiver_reason(Obligation.REVOKED, date(2026, 10, 15)) == (
+        "Förderung widerrufen mit Wirkung vom 15.10.2026 an (gefördert bis einschließlich 14.10.2026)"
+    )
+    assert waiver_reason(Obligation.REVOKED, date(2026, 3, 1)).endswith("bis einschließlich 28.02.2026)")
 
 
 def test_the_summary_says_why_the_others_have_none() -> None:
