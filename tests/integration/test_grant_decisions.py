@@ -394,3 +394,34 @@ def test_the_budget_check_and_the_budget_sum_use_the_same_pro_rata(
     with session_scope(year_2026) as session:
         budget = overview_service.budget_state(session, year=2026, rules=rules_for(settings, 2026))
     assert budget.granted == Decimal("44908.06") and budget.granted <= Decimal(ceiling)
+
+
+@pytest.mark.parametrize(
+    ("second_state", "allowed"),
+    [(GrantActState.PENDING, False), (GrantActState.CONFIRMED, True), (GrantActState.REJECTED, True)],
+)
+def test_at_most_one_decision_per_application_waits_for_confirmation(
+    year_2026: Engine, settings: Settings, second_state: GrantActState, allowed: bool
+) -> None:
+    """The database refuses a second waiting decision even past the service's check (two racing sessions)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from kim_workflow.core.domain import GrantActKind
+
+    submit(year_2026, settings)
+    act_id = approve_pending(year_2026, settings)
+    with session_scope(year_2026) as session:
+        first = session.get(GrantDecision, act_id)
+        assert first is not None
+        copy = GrantDecision(
+            application_id=first.application_id, application_revision=first.application_revision,
+            kind=GrantActKind.APPROVAL, state=second_state, requested_by=B, requested_at=NOW,
+        )  # fmt: skip
+    if allowed:
+        with session_scope(year_2026) as session:
+            session.add(copy)
+        return
+    with pytest.raises(IntegrityError), session_scope(year_2026) as session:
+        session.add(copy)
+    with session_scope(year_2026) as session:
+        assert [row.id for row in session.exec(select(GrantDecision))] == [act_id]
