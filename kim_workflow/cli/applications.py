@@ -20,6 +20,7 @@ from kim_workflow.cli.common import (
     Year,
     console,
     err,
+    named_person,
     publish_events,
     ready_app,
     session_scope,
@@ -32,12 +33,13 @@ from kim_workflow.core.domain import DecisionOutcome
 
 if TYPE_CHECKING:
     from kim_workflow.core.funding import Violation
-    from kim_workflow.services import application_input, application_intake, decisions, withdrawals
+    from kim_workflow.services import application_input, application_intake, decisions, grant_acts, withdrawals
     from kim_workflow.services import applications as overview_service
     from kim_workflow.services.application_intake import SubmitResult
     from kim_workflow.services.decisions import DecisionRequest, DecisionResult
 else:
     application_input = lazy_module("kim_workflow.services.application_input")
+    grant_acts = lazy_module("kim_workflow.services.grant_acts")
     application_intake = lazy_module("kim_workflow.services.application_intake")
     decisions = lazy_module("kim_workflow.services.decisions")
     withdrawals = lazy_module("kim_workflow.services.withdrawals")
@@ -170,6 +172,8 @@ def decide(
         budget_override_reason=budget_override,
     )  # fmt: skip
     kim = ready_app()
+    if outcome is DecisionOutcome.APPROVED and grant_acts.four_eyes(kim.settings, year):
+        named_person(actor, "--actor")  # an approval is recorded for a second person: a real name
     with use_case(kim) as session:
         run_id = _waiting_run(session, ags, year)  # the decision clears it: the waiting run then ends by itself
         result = decisions.decide_application(session, kim.settings, request=request, now=utc_now(), ags=ags, year=year)
@@ -234,6 +238,8 @@ def withdraw(
             session, kim.settings, ags=ags, year=year, reason=reason, now=utc_now(), actor=actor
         )
     waived = f" Jahresbericht und Fragebogen entfallen ({result.waived} Berichtspflichten)." if result.waived else ""
+    if result.rejected_grant_decision is not None:
+        waived += f" Die wartende Bewilligung Nr. {result.rejected_grant_decision} ist verworfen."
     console.print(f"Antrag von {result.kommune} für {result.year} zurückgezogen.{waived}", highlight=False)
     publish_events(kim)
 

@@ -49,6 +49,20 @@ def _actor(value: str) -> str:
         raise BadInput(str(exc)) from None
 
 
+PLACEHOLDER_ACTORS = frozenset({"", "cli"})
+
+
+def named_person(name: str, option: str) -> str:
+    """Four eyes need a real person: refuse the default ``cli`` or an empty name (German error, exit code 2)."""
+    if name.strip().casefold() in PLACEHOLDER_ACTORS:
+        err.print(
+            f"[bold red]Fehler:[/] Vier-Augen-Prinzip: bitte mit {option} NAME angeben, wer die Entscheidung "
+            "erfasst oder bestätigt (nicht „cli“, nicht leer)."
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return name
+
+
 Actor = Annotated[
     str,
     typer.Option("--actor", callback=_actor, help="Wer die Änderung vornimmt (für das Ereignisprotokoll)."),

@@ -16,6 +16,7 @@ from kim_workflow.cli.common import (
     Year,
     console,
     err,
+    named_person,
     parse_day,
     publish_events,
     ready_app,
@@ -53,6 +54,8 @@ def amend(
     """Amend an approved grant (Änderungsbescheid): new amounts with a reason; under four eyes it waits."""
     amounts = _amount(personnel, "--personnel"), _amount(material, "--material")
     kim = ready_app()
+    if grant_acts.four_eyes(kim.settings, year):
+        named_person(actor, "--actor")
     with use_case(kim) as session:
         result = grant_acts.amend_grant(
             session, kim.settings, ags=ags, year=year, personnel=amounts[0], material=amounts[1], reason=reason,
@@ -72,6 +75,8 @@ def revoke(
     """Revoke an approved grant from a date (Widerrufsbescheid); its outstanding reports are waived."""
     effective_on = parse_day(effective, "--effective")
     kim = ready_app()
+    if grant_acts.four_eyes(kim.settings, year):
+        named_person(actor, "--actor")
     with use_case(kim) as session:
         result = grant_acts.revoke_grant(
             session, kim.settings, ags=ags, year=year, effective_on=effective_on, reason=reason, by=actor,
@@ -91,6 +96,7 @@ def confirm(
     if reason is not None and not reject:
         err.print("[bold red]Fehler:[/] --reason nur zusammen mit --reject angeben.")
         raise typer.Exit(EXIT_BAD_INPUT)
+    named_person(by, "--by")
     kim = ready_app()
     with use_case(kim) as session:
         if reject:

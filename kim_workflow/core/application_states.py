@@ -19,6 +19,40 @@ class ApplicationAction(StrEnum):
     REVOKE = "revoke"
 
 
+STATUS_LABELS: Mapping[ApplicationStatus, str] = MappingProxyType(
+    {
+        ApplicationStatus.DRAFT: "Entwurf",
+        ApplicationStatus.SUBMITTED: "eingereicht",
+        ApplicationStatus.APPROVED: "bewilligt",
+        ApplicationStatus.REJECTED: "abgelehnt",
+        ApplicationStatus.CHANGES_REQUESTED: "Nachforderung",
+        ApplicationStatus.WITHDRAWN: "zurückgezogen",
+        ApplicationStatus.REVOKED: "widerrufen",
+    }
+)
+ACTION_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        ApplicationAction.SUBMIT: "einreichen",
+        ApplicationAction.APPROVE: "bewilligen",
+        ApplicationAction.REJECT: "ablehnen",
+        ApplicationAction.REQUEST_CHANGES: "nachfordern",
+        ApplicationAction.RESUBMIT: "erneut einreichen",
+        ApplicationAction.WITHDRAW: "zurückziehen",
+        ApplicationAction.REVOKE: "widerrufen",
+    }
+)
+
+
+def action_label(action: str) -> str:
+    """The German label of ``action`` (an unknown one in quotes, as typed)."""
+    return ACTION_LABELS.get(action, f"„{action}“")
+
+
+def allowed_text(allowed: tuple[str, ...]) -> str:
+    """The actions a status allows, in German (``"keine, Endstatus"`` for a final status)."""
+    return ", ".join(action_label(action) for action in allowed) or "keine, Endstatus"
+
+
 def _frozen(targets: dict[str, ApplicationStatus]) -> Mapping[str, ApplicationStatus]:
     return MappingProxyType(targets)
 
@@ -64,15 +98,13 @@ FINAL_STATUSES = frozenset(status for status, targets in TRANSITIONS.items() if 
 
 
 class InvalidTransition(ValueError):
-    """An action that the current status does not allow; the message is German, then English."""
+    """An action that the current status does not allow; the message is German (labels of ``STATUS_LABELS``)."""
 
     def __init__(self, current: ApplicationStatus, action: str, allowed: tuple[str, ...]) -> None:
         self.current, self.action, self.allowed = current, action, allowed
-        de = ", ".join(allowed) or "keine (Endstatus)"
-        en = ", ".join(allowed) or "none (final state)"
         super().__init__(
-            f"Aktion {action!r} ist im Antragsstatus {current.value!r} nicht zulässig; erlaubt: {de}. / "
-            f"Action {action!r} is not allowed in application status {current.value!r}; allowed: {en}."
+            f"„{action_label(action)}“ ist im Antragsstatus „{STATUS_LABELS[ApplicationStatus(current)]}“ nicht "
+            f"zulässig; möglich: {allowed_text(allowed)}."
         )
 
     def __reduce__(self) -> tuple[type[InvalidTransition], tuple[ApplicationStatus, str, tuple[str, ...]]]:

@@ -8,6 +8,7 @@ confirmed revocation ends it on its effective date. What a grant costs the year'
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -86,18 +87,50 @@ def reason_problems(reason: str, what: str) -> list[str]:
 
 
 def revocation_problems(effective_on: date, year: int, period: FundedPeriod) -> list[str]:
-    """A revocation takes effect within the funding year, not before the funded period starts."""
+    """A revocation takes effect within the funding year, not before the funded period starts nor after it ends."""
     day = f"{effective_on:%d.%m.%Y}"
     if effective_on.year != year:
         return [f"Der Widerruf zum {day} liegt nicht im Förderjahr {year}."]
     if effective_on < period.start:
         return [f"Der Widerruf zum {day} liegt vor dem Beginn des Förderzeitraums ({period.start:%d.%m.%Y})."]
+    if effective_on > period.end:
+        return [
+            f"Der Widerruf zum {day} liegt nach dem Ende des Bewilligungszeitraums ({period.end:%d.%m.%Y}); "
+            "die Zuwendung ist dann bereits vollständig verwendet."
+        ]
     return []
 
 
+NAME_MAX = 200
+
+
+def person_key(name: str) -> str:
+    """A person's name as four eyes compares it: NFKC, case folded, inner spaces collapsed, stripped."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
 def same_person(first: str, second: str) -> bool:
-    """Whether two names are the same person for four eyes (case and surrounding spaces do not matter)."""
-    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
+    """Whether two names are the same person for four eyes (Unicode forms, case and spacing do not matter)."""
+    return person_key(first) == person_key(second)
+
+
+def person_problems(name: str, what: str) -> list[str]:
+    """German problems of a person's name: 1 to 200 characters, one line, no invisible format characters (Cf)."""
+    by = name.strip()
+    if not by or len(by) > NAME_MAX or any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in by):
+        return [f"Bitte angeben, {what} (1 bis {NAME_MAX} Zeichen, eine Zeile)."]
+    if has_format_characters(by):
+        return [invisible_problem(what)]
+    return []
+
+
+def has_format_characters(name: str) -> bool:
+    """Whether ``name`` holds invisible format characters (Unicode category Cf: zero-width, bidi marks, …)."""
+    return any(unicodedata.category(c) == "Cf" for c in name)
+
+
+def invisible_problem(what: str) -> str:
+    return f"Der Name ({what}) enthält unsichtbare Steuerzeichen; bitte ohne sie eingeben."
 
 
 def four_eyes_problem(requested_by: str, confirmed_by: str) -> str | None:

@@ -153,6 +153,12 @@ class GrantDecision(SQLModel, table=True):
     """
 
     __tablename__ = "grant_decision"
+    __table_args__ = (  # at most one decision per application waits for the second person
+        sa.Index(
+            "uq_grant_decision_one_pending", "application_id", unique=True,
+            sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"),
+        ),
+    )  # fmt: skip
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)

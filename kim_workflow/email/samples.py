@@ -271,6 +271,7 @@ GRANT_REVOKED: Mapping[str, Any] = {
     "old_total": Decimal("80000.00"),
     "funding_period": "01.01.2027 bis 31.12.2027",
     "effective_on": date(2027, 10, 15),
+    "funded_until": date(2027, 10, 14),
     "remaining_total": Decimal("63010.75"),
     "reason": "Die geförderte Stelle ist seit dem 1. Oktober nicht mehr besetzt und wird nicht nachbesetzt.",
 }

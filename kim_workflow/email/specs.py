@@ -173,7 +173,7 @@ _SPECS = (
     MessageSpec(
         _K.GRANT_REVOKED, "Widerrufsbescheid: Förderung widerrufen", Audience.KOMMUNE,
         _keys(_APPLICATION, {"reference", "old_lines", "old_total", "funding_period", "effective_on",
-                             "remaining_total", "reason"}),
+                             "funded_until", "remaining_total", "reason"}),
         samples.GRANT_REVOKED,
     ),
     MessageSpec(

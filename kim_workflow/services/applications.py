@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from kim_workflow.core.application_states import ACTION_LABELS, STATUS_LABELS, allowed_text
 from kim_workflow.core.budget import BudgetState
 from kim_workflow.core.domain import ApplicationStatus
 from kim_workflow.core.funded_period import period_text
@@ -19,24 +20,7 @@ from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.grant_state import counted, current_grants, funded_period, pending_ids, pro_rata_of
 from kim_workflow.services.lookups import cycle_for, kommune_by_ags
 
-STATUS_LABELS = {
-    ApplicationStatus.DRAFT: "Entwurf",
-    ApplicationStatus.SUBMITTED: "eingereicht",
-    ApplicationStatus.APPROVED: "bewilligt",
-    ApplicationStatus.REJECTED: "abgelehnt",
-    ApplicationStatus.CHANGES_REQUESTED: "Nachforderung",
-    ApplicationStatus.WITHDRAWN: "zurückgezogen",
-    ApplicationStatus.REVOKED: "widerrufen",
-}
-ACTION_LABELS = {
-    "submit": "einreichen",
-    "approve": "bewilligen",
-    "reject": "ablehnen",
-    "request_changes": "nachfordern",
-    "resubmit": "erneut einreichen",
-    "withdraw": "zurückziehen",
-    "revoke": "widerrufen",
-}
+__all__ = ["ACTION_LABELS", "STATUS_LABELS", "allowed_text"]  # re-exported: the labels live in the core
 NO_APPLICATION = "kein Antrag"
 LATE_LABEL = "verspätet"
 PENDING_LABEL = "wartet auf Bestätigung"
@@ -44,11 +28,6 @@ COLUMNS_DE = (
     "AGS", "Kommune", "Status", "Revision", "VZÄ", "Personalkosten beantragt", "Sachkosten beantragt",
     "Personalkosten bewilligt", "Sachkosten bewilligt", "Förderzeitraum", "Zuwendung anteilig", "Vier Augen",
 )  # fmt: skip
-
-
-def allowed_text(allowed: tuple[str, ...]) -> str:
-    """The actions a status allows, in German (``"keine, Endstatus"`` for a final status)."""
-    return ", ".join(ACTION_LABELS.get(action, action) for action in allowed) or "keine, Endstatus"
 
 
 def reference(ags: str, year: int) -> str:

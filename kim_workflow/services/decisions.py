@@ -19,8 +19,9 @@ from kim_workflow.core.application_states import InvalidTransition, apply_decisi
 from kim_workflow.core.budget import budget_problems, override_reason
 from kim_workflow.core.calendar import next_working_day
 from kim_workflow.core.domain import ApplicationStatus, DecisionOutcome, GrantActKind
-from kim_workflow.core.funded_period import funded_share, pro_rata, share_text
+from kim_workflow.core.funded_period import funded_share, share_text
 from kim_workflow.core.funding import ApplicationData, FundingRules, check_grant
+from kim_workflow.core.grants import Grant, has_format_characters, invisible_problem
 from kim_workflow.core.header_text import normalise_body_text
 from kim_workflow.core.money import format_fte
 from kim_workflow.core.registry import display_name
@@ -39,7 +40,7 @@ from kim_workflow.services.applications import (
 from kim_workflow.services.applications import reference as file_reference
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.grant_acts import four_eyes, record_act
-from kim_workflow.services.grant_state import funded_period, pending_act
+from kim_workflow.services.grant_state import funded_period, pending_act, pro_rata_of
 from kim_workflow.services.lookups import active_contacts_by_kommune, id_of, split_recipients
 from kim_workflow.services.mailer import Mailer, Recipient
 from kim_workflow.services.obligations import follow_decision
@@ -101,6 +102,8 @@ def decision_problems(data: ApplicationData, request: DecisionRequest, rules: Fu
     by = request.decided_by.strip()
     if not by or len(by) > 200 or _CONTROL.search(by):
         problems.append("Bitte angeben, wer entscheidet (decided_by: 1 bis 200 Zeichen, eine Zeile).")
+    elif has_format_characters(by):
+        problems.append(invisible_problem("wer entscheidet"))
     message = normalise_body_text(request.message or "").strip()
     if len(message) > 4000:
         problems.append("Der Hinweis bzw. die Begründung darf höchstens 4000 Zeichen lang sein.")
@@ -145,7 +148,8 @@ def decide_application(
     override = override_reason(request.budget_override_reason)
     granted = _grant_total(request)
     if request.outcome is DecisionOutcome.APPROVED and granted is not None:
-        problems += approval_budget_problems(session, application, rules, granted, override)
+        grant = Grant(request.granted_personnel_eur or Decimal(0), request.granted_material_eur or Decimal(0))
+        problems += approval_budget_problems(session, application, rules, grant, override)
     if problems:
         raise InvalidDecision(problems)
     message = normalise_body_text(request.message or "").strip() or None
@@ -172,12 +176,14 @@ def decide_application(
 
 
 def approval_budget_problems(
-    session: Session, application: Application, rules: FundingRules, granted: Decimal, override: str | None
+    session: Session, application: Application, rules: FundingRules, grant: Grant, override: str | None
 ) -> list[str]:
-    """The ceiling check of an approval: its pro-rata part of the funded period against what is left."""
+    """The ceiling check of an approval: its pro-rata part of the funded period against what is left.
+
+    The part is computed as the budget sums it (``grant_state.pro_rata_of``: personnel and material each rounded),
+    so the check and the sum never differ by a cent."""
     budget = budget_state(session, year=application.year, rules=rules, excluding=id_of(application))
-    share = funded_share(funded_period(application), application.year)
-    return budget_problems(budget, pro_rata(granted, share), override)
+    return budget_problems(budget, pro_rata_of(application, grant).total, override)
 
 
 def approval_takes_effect(
@@ -320,7 +326,7 @@ def _outcome_context(mailer: Mailer, application: Application, decision: Decisio
         "funding_period_start": period.start,
         "funding_period_end": period.end,
         "vacancies": "; ".join(f"{v.start:%d.%m.%Y} bis {v.end:%d.%m.%Y}" for v in period.vacancies) or None,
-        "pro_rata_total": None if share == 1 else pro_rata(personnel, share) + pro_rata(material, share),
+        "pro_rata_total": None if share == 1 else pro_rata_of(application, Grant(personnel, material)).total,
         "pro_rata_share": None if share == 1 else share_text(share),
         "message": decision.message,
     }

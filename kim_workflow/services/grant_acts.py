@@ -8,7 +8,6 @@ on), wait for a second person (``services/grant_review.py``); without four eyes 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +18,7 @@ from kim_workflow.core.budget import budget_problems, override_reason
 from kim_workflow.core.domain import ApplicationStatus, GrantActKind, GrantActState
 from kim_workflow.core.funding import check_grant
 from kim_workflow.core.grants import Grant, grant_pro_rata, reason_problems, revocation_problems
+from kim_workflow.core.grants import person_problems as core_person_problems
 from kim_workflow.core.header_text import normalise_body_text
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Application, GrantDecision, Kommune
@@ -30,7 +30,6 @@ from kim_workflow.services.lookups import id_of
 from kim_workflow.services.policies import load_funding_rules, load_policy
 from kim_workflow.settings import Settings
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 KIND_LABELS = {
     GrantActKind.APPROVAL: "Bewilligung",
     GrantActKind.AMENDMENT: "Änderungsbescheid",
@@ -66,10 +65,7 @@ def four_eyes(settings: Settings, year: int) -> bool:
 
 
 def person_problems(name: str, what: str = "wer entscheidet") -> list[str]:
-    by = name.strip()
-    if not by or len(by) > 200 or _CONTROL.search(by):
-        return [f"Bitte angeben, {what} (1 bis 200 Zeichen, eine Zeile)."]
-    return []
+    return core_person_problems(name, what)
 
 
 def record_act(

@@ -1,14 +1,18 @@
 """What an amendment or a revocation does once it takes effect: status, obligations, event and the Kommune's email.
 
-A revocation ends the grant on its effective date: the application becomes "widerrufen" and the year's
-outstanding (not yet received) annual report and questionnaire are waived ("entfällt") with the reason
-"Förderung widerrufen zum <date>" through the obligations code, so no reminder or escalation follows. What was
-received stays received. The approval's effect lives in ``services/decisions.py``.
+A revocation ends the grant on its effective date: the application becomes "widerrufen". When nothing of the grant
+remains (pro rata 0, e.g. effective at the funded period's start), the year's outstanding annual report and
+questionnaire are waived ("entfällt") with the reason "Förderung widerrufen mit Wirkung vom <date> an (…)"
+through the obligations code, so no reminder or escalation follows. When the Kommune keeps money for the months
+before, the reports stay owed: they prove the use of that money (Verwendungsnachweis). What was received stays
+received. The approval's effect lives in ``services/decisions.py``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import getpass
+import os
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,8 +41,19 @@ def plain(amount: Decimal | None) -> str | None:
     return None if amount is None else format(amount, "f")
 
 
+def process_login() -> str | None:
+    """The operating-system login of this process (``SUDO_USER`` first), beside the typed names for four eyes."""
+    sudo = os.environ.get("SUDO_USER", "").strip()
+    if sudo:
+        return sudo
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment nor in the password database
+        return None
+
+
 def act_payload(act: GrantDecision, kommune: Kommune) -> dict[str, Any]:
-    """The event payload of a grant decision (no personal data beyond the officials' names)."""
+    """The event payload of a grant decision (the officials' typed names and the process's OS login)."""
     return {
         "grant_decision_id": act.id, "application_id": act.application_id, "ags": kommune.ags,
         "kind": act.kind.value, "revision": act.application_revision,
@@ -46,7 +61,7 @@ def act_payload(act: GrantDecision, kommune: Kommune) -> dict[str, Any]:
         "granted_material_eur": plain(act.granted_material_eur),
         "effective_on": act.effective_on.isoformat() if act.effective_on else None, "reason": act.reason,
         "budget_override_reason": act.budget_override_reason, "requested_by": act.requested_by,
-        "confirmed_by": act.reviewed_by,
+        "confirmed_by": act.reviewed_by, "os_login": process_login(),
     }  # fmt: skip
 
 
@@ -79,7 +94,7 @@ def revocation_takes_effect(
     session: Session, settings: Settings, *, application: Application, kommune: Kommune, act: GrantDecision,
     previous: Grant, now: datetime,
 ) -> bool:  # fmt: skip
-    """Status "widerrufen", outstanding reports waived, ``kim.grant.revoked`` logged, ``grant_revoked`` queued."""
+    """Status "widerrufen", reports waived if nothing remains, ``kim.grant.revoked``, ``grant_revoked`` queued."""
     assert act.effective_on is not None
     actor = act.reviewed_by or act.requested_by
     application.status, application.updated_at = transition(application.status, ApplicationAction.REVOKE), now
@@ -99,6 +114,7 @@ def revocation_takes_effect(
         "old_total": previous.total,
         "funding_period": period_text(funded_period(application)),
         "effective_on": act.effective_on,
+        "funded_until": act.effective_on - timedelta(days=1),
         "remaining_total": pro_rata_of(application, ended).total,
         "reason": act.reason,
     }

@@ -17,13 +17,13 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.budget import budget_problems
-from kim_workflow.core.domain import GrantActKind, GrantActState
+from kim_workflow.core.domain import ApplicationStatus, GrantActKind, GrantActState
 from kim_workflow.core.grants import Grant, four_eyes_problem, grant_pro_rata
 from kim_workflow.core.header_text import normalise_body_text
 from kim_workflow.core.money import format_eur
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Application, GrantDecision, Kommune
-from kim_workflow.services.applications import budget_state, find_application
+from kim_workflow.services.applications import STATUS_LABELS, budget_state, find_application
 from kim_workflow.services.decisions import (
     InvalidDecision,
     approval_budget_problems,
@@ -33,7 +33,7 @@ from kim_workflow.services.decisions import (
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.services.grant_acts import KIND_LABELS, GrantResult, person_problems
 from kim_workflow.services.grant_effects import act_payload, amendment_takes_effect, revocation_takes_effect
-from kim_workflow.services.grant_state import funded_period, grant_of
+from kim_workflow.services.grant_state import funded_period, grant_of, pending_act
 from kim_workflow.services.lookups import id_of
 from kim_workflow.settings import Settings
 
@@ -81,6 +81,7 @@ def confirm_grant_decision(session: Session, settings: Settings, *, act_id: int,
             f"{KIND_LABELS[act.kind]} Nr. {act_id} bitte verwerfen und neu entscheiden."
         )
     previous = grant_of(session, application)
+    _check_status(act, application, kommune, previous)
     _check_budget(session, settings, application, act)
     act.state, act.reviewed_by, act.reviewed_at = GrantActState.CONFIRMED, by.strip(), now
     session.add(act)
@@ -92,11 +93,24 @@ def confirm_grant_decision(session: Session, settings: Settings, *, act_id: int,
     if act.kind is GrantActKind.APPROVAL:
         decided = approval_takes_effect(session, settings, application=application, kommune=kommune, act=act, now=now)
         return _result(act, kommune, application, decided.email_queued)
-    if previous is None or previous.revoked_on is not None:
-        raise UseCaseError(f"Zum Antrag von {kommune.name} für {application.year} gilt keine Bewilligung mehr.")
+    assert previous is not None  # _check_status
     effect = amendment_takes_effect if act.kind is GrantActKind.AMENDMENT else revocation_takes_effect
     queued = effect(session, settings, application=application, kommune=kommune, act=act, previous=previous, now=now)
     return _result(act, kommune, application, queued)
+
+
+def _check_status(act: GrantDecision, application: Application, kommune: Kommune, previous: Grant | None) -> None:
+    """The application must still be where the decision was recorded: submitted for an approval, approved (with a
+    grant in force) for an amendment or a revocation. Checked before anything changes."""
+    needed = ApplicationStatus.SUBMITTED if act.kind is GrantActKind.APPROVAL else ApplicationStatus.APPROVED
+    in_force = act.kind is GrantActKind.APPROVAL or (previous is not None and previous.revoked_on is None)
+    if application.status is not needed or not in_force:
+        raise UseCaseError(
+            f"{KIND_LABELS[act.kind]} Nr. {id_of(act)} kann nicht mehr bestätigt werden: der Antrag von "
+            f"{kommune.name} für {application.year} ist {STATUS_LABELS[application.status]} (nötig: "
+            f"{STATUS_LABELS[needed]}). Bitte verwerfen (kim application confirm "
+            f"{id_of(act)} --reject --reason TEXT)."
+        )
 
 
 def _check_budget(session: Session, settings: Settings, application: Application, act: GrantDecision) -> None:
@@ -105,8 +119,8 @@ def _check_budget(session: Session, settings: Settings, application: Application
         return
     rules = rules_for(settings, application.year)
     if act.kind is GrantActKind.APPROVAL:
-        total = act.granted_personnel_eur + act.granted_material_eur
-        problems = approval_budget_problems(session, application, rules, total, act.budget_override_reason)
+        grant = Grant(act.granted_personnel_eur, act.granted_material_eur)
+        problems = approval_budget_problems(session, application, rules, grant, act.budget_override_reason)
     else:
         grant = Grant(act.granted_personnel_eur, act.granted_material_eur)
         new_total = grant_pro_rata(grant, funded_period(application), application.year).total
@@ -142,6 +156,26 @@ def reject_grant_decision(
                  "rejection_reason": text},
     )  # fmt: skip
     return _result(act, kommune, application, False)
+
+
+def reject_waiting(
+    session: Session, *, application: Application, kommune: Kommune, reason: str, actor: str, now: datetime
+) -> int | None:
+    """Reject the application's decision waiting for confirmation, if any, because the application changed (e.g.
+    "Antrag zurückgezogen"); part of the caller's transaction. The id of the rejected decision, or None."""
+    act = pending_act(session, id_of(application))
+    if act is None:
+        return None
+    act.state, act.reviewed_by, act.reviewed_at, act.review_reason = GrantActState.REJECTED, actor, now, reason
+    session.add(act)
+    session.flush()
+    record_event(
+        session, now=now, actor=actor, action="kim.grant.rejected", subject_type="application",
+        subject_id=str(id_of(application)), year=application.year,
+        payload={**act_payload(act, kommune), "confirmed_by": None, "rejected_by": actor, "rejection_reason": reason,
+                 "automatic": True},
+    )  # fmt: skip
+    return id_of(act)
 
 
 @dataclass(frozen=True)

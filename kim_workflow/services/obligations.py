@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from kim_workflow.core.domain import DeliverableKind, DeliverableStatus, GrantActKind, GrantActState
+from kim_workflow.core.domain import ApplicationStatus, DeliverableKind, DeliverableStatus, GrantActKind, GrantActState
 from kim_workflow.core.obligations import Obligation, obligation, summary_de, waiver_reason
 from kim_workflow.core.policy import YearPolicy, parse_policy
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Application, Cycle, Decision, Deliverable, GrantDecision, Kommune
+from kim_workflow.services.grant_state import grant_of, pro_rata_of
 from kim_workflow.services.lookups import id_of
 
 PROGRAMME_TZ = ZoneInfo("Europe/Berlin")
@@ -54,7 +55,9 @@ def sync_obligations(
     totals = [0, 0, 0]
     for kommune in kommunen:
         application = applications.get(id_of(kommune))
-        reason = obligation(policy.report.obligations, application.status if application else None)
+        reason = obligation(
+            policy.report.obligations, application.status if application else None, kept=_kept(session, application)
+        )
         reasons[kommune.ags] = reason
         text = _waiver_text(session, application, reason, tz) if reason.waived else None
         changes = _apply(session, kommune, existing.get(id_of(kommune), []), policy, reason, text, now)
@@ -74,7 +77,7 @@ def follow_decision(
     if cycle is None:
         return (0, 0, 0)
     policy = parse_policy(application.year, cycle.policy)  # the rule the year was opened with
-    reason = obligation(policy.report.obligations, application.status)
+    reason = obligation(policy.report.obligations, application.status, kept=_kept(session, application))
     if not (reason.owed or reason.waived):
         return (0, 0, 0)
     rows = list(
@@ -88,6 +91,14 @@ def follow_decision(
     changes = _apply(session, kommune, rows, policy, reason, text, now)
     _log(session, kommune, application.year, reason, changes, text, now, actor)
     return changes
+
+
+def _kept(session: Session, application: Application | None) -> bool:
+    """Whether a revoked grant leaves the Kommune money for the time before the revocation (pro rata above 0)."""
+    if application is None or application.status is not ApplicationStatus.REVOKED:
+        return False
+    grant = grant_of(session, application)
+    return grant is not None and pro_rata_of(application, grant).total > 0
 
 
 def _apply(

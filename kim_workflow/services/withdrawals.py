@@ -1,4 +1,7 @@
-"""A Kommune withdraws its application before the decision: final status, reason logged, reports waived."""
+"""A Kommune withdraws its application before the decision: final status, reason logged, reports waived.
+
+A grant decision still waiting for the second person is rejected in the same transaction ("Antrag zurückgezogen").
+"""
 
 from __future__ import annotations
 
@@ -14,11 +17,13 @@ from kim_workflow.core.validation import InvalidValueError, check_multiline_safe
 from kim_workflow.db.events import record_event
 from kim_workflow.services.applications import STATUS_LABELS, allowed_text, find_application
 from kim_workflow.services.errors import UseCaseError
+from kim_workflow.services.grant_review import reject_waiting
 from kim_workflow.services.lookups import id_of
 from kim_workflow.services.obligations import follow_decision
 from kim_workflow.settings import Settings
 
 REASON_MAX = 1000
+WITHDRAWN_REASON = "Antrag zurückgezogen"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class WithdrawalResult:
     year: int
     previous: ApplicationStatus
     waived: int  # deliverables now "entfällt"
+    rejected_grant_decision: int | None = None  # the approval that waited for confirmation, now rejected
 
 
 def withdraw_application(
@@ -60,6 +66,9 @@ def withdraw_application(
         subject_id=str(id_of(application)), year=year,
         payload={"application_id": id_of(application), "ags": kommune.ags, "previous": previous.value, "reason": text},
     )  # fmt: skip
+    rejected = reject_waiting(
+        session, application=application, kommune=kommune, reason=WITHDRAWN_REASON, actor=actor, now=now
+    )
     _, waived, _ = follow_decision(session, application=application, kommune=kommune, now=now, actor=actor,
                                    tz=settings.tz)  # fmt: skip
-    return WithdrawalResult(id_of(application), kommune.ags, kommune.name, year, previous, waived)
+    return WithdrawalResult(id_of(application), kommune.ags, kommune.name, year, previous, waived, rejected)

@@ -116,6 +116,8 @@ def test_the_decision_form_and_the_list_show_what_is_left(
             "12000",
             "--budget-override",
             "x",
+            "--actor",
+            "Referentin",
         ],
     )
     assert decided.exit_code == 0, decided.output  # within the budget the reason is not needed, and harmless

@@ -137,7 +137,7 @@ def test_unreadable_files_get_a_clear_error(kim_env: Engine) -> None:
 def test_decide_approve_reject_and_refusals(kim_env: Engine) -> None:
     kim("submit", write("antrag.json", VALID))
     code, _, output = kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "60000.01",
-                          "--material", "12000")  # fmt: skip
+                          "--material", "12000", "--actor", "Referentin")  # fmt: skip
     assert code == 2 and "Höchstbetrag von 60.000,00 €" in output
     code, _, output = kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--reject", "--reason", "x")
     assert code == 2 and "genau eine von --approve, --reject, --request-changes" in output
@@ -147,7 +147,7 @@ def test_decide_approve_reject_and_refusals(kim_env: Engine) -> None:
     assert code == 2 and "Begründung" in output
     assert stored(kim_env)["Decision"] == 0
     code, _, output = kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000",
-                          "--material", "12000", "--message", "Bescheid folgt.")  # fmt: skip
+                          "--material", "12000", "--message", "Bescheid folgt.", "--actor", "Referentin")  # fmt: skip
     assert code == 0 and "erfasst als Nr. 1: wartet auf Bestätigung" in output and "Noch keine E-Mail" in output
     assert stored(kim_env)["Decision"] == 0  # four eyes: nothing took effect yet
     code, _, output = kim("confirm", "1", "--by", "Referatsleitung")
@@ -167,7 +167,8 @@ def test_request_changes_then_resubmit(kim_env: Engine) -> None:
 
 def test_list_prints_the_overview_and_json(kim_env: Engine) -> None:
     kim("submit", write("antrag.json", VALID))
-    kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000", "--material", "12000.5")
+    kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000", "--material", "12000.5",
+        "--actor", "Referentin")  # fmt: skip
     code, _, output = kim("list", "--year", "2026")
     assert code == 0 and "0 bewilligt; bewilligt insgesamt 0,00 €" in output
     rows = json.loads(kim("list", "--year", "2026", "--json")[1])["rows"]
@@ -218,7 +219,7 @@ def test_amend_revoke_confirm_and_pending_with_german_refusals(kim_env: Engine) 
         (("confirm", "99", "--by", "X"), "Eine Entscheidung Nr. 99 gibt es nicht"),
         (("confirm", "1", "--by", "X", "--reason", "r"), "--reason nur zusammen mit --reject"),
     ]:  # fmt: skip
-        code, _, output = kim(*args)
+        code, _, output = kim(*args, *(("--actor", "Referentin") if args[0] in ("amend", "revoke") else ()))
         assert code == 2 and message in output, (args, output)
     assert stored(kim_env) == before  # nothing changed
     code, _, output = kim("revoke", "--ags", MAINZ, "--year", "2026", "--effective", "2026-10-15", "--reason",
@@ -231,3 +232,47 @@ def test_amend_revoke_confirm_and_pending_with_german_refusals(kim_env: Engine) 
     code, _, output = kim("confirm", "2", "--by", "Referatsleitung", "--reject", "--reason", "Datum prüfen")
     assert code == 0 and "Widerruf Nr. 2 (Mainz, 2026) verworfen" in output
     assert "Keine Entscheidung wartet auf Bestätigung." in kim("pending")[2]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000", "--material", "12000"),
+        ("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000", "--material", "12000",
+         "--actor", " CLI "),
+        ("amend", "--ags", MAINZ, "--year", "2026", "--personnel", "45000", "--material", "1", "--reason", "x"),
+        ("revoke", "--ags", MAINZ, "--year", "2026", "--effective", "2026-10-15", "--reason", "weg"),
+        ("confirm", "1", "--by", "cli"),
+        ("confirm", "1", "--by", "  "),
+    ],
+    ids=["decide-default", "decide-cli", "amend-default", "revoke-default", "confirm-cli", "confirm-empty"],
+)  # fmt: skip
+def test_four_eyes_needs_a_named_person_on_the_command_line(kim_env: Engine, args: tuple[str, ...]) -> None:
+    kim("submit", write("antrag.json", VALID))
+    before = stored(kim_env)
+    code, _, output = kim(*args)
+    assert code == 2 and "Vier-Augen-Prinzip: bitte mit --" in output and "nicht „cli“" in output, output
+    assert stored(kim_env) == before
+
+
+def test_the_grant_events_record_the_os_login_beside_the_typed_names(
+    kim_env: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kim("submit", write("antrag.json", VALID))
+    monkeypatch.setenv("SUDO_USER", "schulz")
+    kim("decide", "--ags", MAINZ, "--year", "2026", "--approve", "--personnel", "45000", "--material", "12000",
+        "--actor", "Referentin")  # fmt: skip
+    monkeypatch.delenv("SUDO_USER")
+    monkeypatch.setenv("USER", "wagner")
+    monkeypatch.setenv("LOGNAME", "wagner")
+    assert kim("confirm", "1", "--by", "Referatsleitung")[0] == 0
+    with session_scope(kim_env) as session:
+        events = {e.action: e.payload for e in session.exec(select(DomainEvent))}
+    assert (events["kim.grant.requested"]["requested_by"], events["kim.grant.requested"]["os_login"]) == (
+        "Referentin",
+        "schulz",
+    )
+    assert (events["kim.grant.confirmed"]["confirmed_by"], events["kim.grant.confirmed"]["os_login"]) == (
+        "Referatsleitung",
+        "wagner",
+    )

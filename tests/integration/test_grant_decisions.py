@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -169,14 +169,23 @@ def test_revocation_dates(approved: Engine, settings: Settings, effective_on: da
     with session_scope(approved) as session:
         deliverables = list(session.exec(select(Deliverable)))
         rows = {r.ags: r for r in overview_service.overview(session, year=2026)}
-    reason = f"Förderung widerrufen zum {effective_on:%d.%m.%Y}"
-    assert {(d.status, d.waived_reason) for d in deliverables} == {(DeliverableStatus.WAIVED, reason)}
+    until = effective_on - timedelta(days=1)
+    wording = f"mit Wirkung vom {effective_on:%d.%m.%Y} an (gefördert bis einschließlich {until:%d.%m.%Y})"
+    reason = f"Förderung widerrufen {wording}"
     # pro rata up to the day before: 1 January → nothing; 15 October → 57.000 € × (9 + 14/31) / 12
     expected = Decimal(0) if effective_on.month == 1 else Decimal("44895.16")
+    # nothing remains → the reports are waived; money kept → they stay owed (Verwendungsnachweis)
+    owed = {(DeliverableStatus.WAIVED, reason)} if not expected else {(DeliverableStatus.OUTSTANDING, None)}
+    assert {(d.status, d.waived_reason) for d in deliverables} == owed
     assert rows[MAINZ].pro_rata_total == expected
     assert overview_service.as_table([rows[MAINZ]])[0]["Status"] == f"widerrufen zum {effective_on:%d.%m.%Y}"
     [mail] = emails(approved, "grant_revoked")
-    assert f"zum {effective_on:%d.%m.%Y}" in mail.subject and "Stelle nicht besetzt" in mail.text_body
+    assert f"mit Wirkung vom {effective_on:%d.%m.%Y} an" in mail.subject and "Stelle nicht besetzt" in mail.text_body
+    text, html = " ".join(mail.text_body.split()), " ".join((mail.html_body or "").split())
+    assert wording in text and wording in html and "Bewilligungszeitraum" in text
+    assert "zum" not in mail.subject and "Förderzeitraum" not in text
+    sentence = "bleiben geschuldet: Sie weisen die Verwendung" if expected else "entfallen für dieses Förderjahr"
+    assert sentence in text and sentence in html
     with pytest.raises(UseCaseError, match="nur bei einem bewilligten Antrag"), session_scope(approved) as session:
         revoke_grant(session, settings, **revoke)  # type: ignore[arg-type]
 
@@ -231,7 +240,11 @@ def test_a_partial_year_is_granted_pro_rata_in_the_list_the_form_and_the_email(
     assert table["Zuwendung anteilig"] == "42.750,00 €"
     [mail] = emails(year_2026, "decision_approved")
     assert "Bewilligungszeitraum: 01.03.2026 bis 31.12.2026" in " ".join(mail.text_body.split())
-    assert "Zuwendung anteilig (9 von 12 Monaten)" in mail.text_body and "42.750,00 €" in mail.text_body
+    text, html = " ".join(mail.text_body.split()), " ".join(mail.html_body.split())
+    assert "Jahresbetrag 57.000,00 €" in text and "Bewilligt insgesamt" not in text
+    for body in (text, html):
+        assert "Zuwendung (Höchstbetrag) für den Bewilligungszeitraum (9 von 12 Monaten)" in body
+        assert "42.750,00 €" in body
     assert "unbesetzt ist: 01.07.2026 bis 31.07.2026" in mail.text_body
 
 
@@ -278,3 +291,137 @@ def test_without_four_eyes_every_decision_takes_effect_at_once(year_2026: Engine
     assert events(year_2026, "kim.grant.requested") == [] and len(events(year_2026, "kim.grant.amended")) == 1
     with session_scope(year_2026) as session:
         assert pending_grants(session) == []
+
+
+def test_withdrawing_rejects_the_waiting_approval_in_the_same_transaction(
+    year_2026: Engine, settings: Settings
+) -> None:
+    from kim_workflow.services.withdrawals import withdraw_application
+
+    submit(year_2026, settings)
+    act_id = approve_pending(year_2026, settings)
+    with session_scope(year_2026) as session:
+        result = withdraw_application(session, settings, ags=MAINZ, year=2026, reason="Stelle nicht besetzbar",
+                                      now=NOW, actor="Kommune Mainz")  # fmt: skip
+    assert result.rejected_grant_decision == act_id and status(year_2026) is ApplicationStatus.WITHDRAWN
+    [rejected] = events(year_2026, "kim.grant.rejected")
+    assert rejected.payload["rejection_reason"] == "Antrag zurückgezogen"
+    assert rejected.payload["rejected_by"] == "Kommune Mainz" and rejected.payload["automatic"] is True
+    with session_scope(year_2026) as session:
+        assert pending_grants(session) == []
+        assert session.exec(select(GrantDecision.state)).one() is GrantActState.REJECTED
+    with pytest.raises(UseCaseError, match="verworfen"):
+        confirm(year_2026, settings, act_id)
+    assert events(year_2026, "kim.grant.confirmed") == [] and emails(year_2026, "decision_approved") == []
+
+
+@pytest.mark.parametrize("left_as", [ApplicationStatus.WITHDRAWN, ApplicationStatus.REJECTED])
+def test_confirming_when_the_application_moved_on_is_a_german_refusal_before_any_change(
+    year_2026: Engine, settings: Settings, left_as: ApplicationStatus
+) -> None:
+    """A waiting approval left behind (e.g. by the version before the withdrawal rejected it): no raw error."""
+    submit(year_2026, settings)
+    act_id = approve_pending(year_2026, settings)
+    with session_scope(year_2026) as session:
+        application = session.exec(select(Application)).one()
+        application.status = left_as
+        session.add(application)
+    with pytest.raises(
+        UseCaseError, match=r"kann nicht mehr bestätigt werden: der Antrag von .* ist (zurückgezogen|abgelehnt)"
+    ):
+        confirm(year_2026, settings, act_id)
+    assert status(year_2026) is left_as and events(year_2026, "kim.grant.confirmed") == []
+    with session_scope(year_2026) as session:
+        assert session.exec(select(GrantDecision.state)).one() is GrantActState.PENDING
+    assert emails(year_2026, "decision_approved") == []
+
+
+@pytest.mark.parametrize(
+    ("effective_on", "allowed"),
+    [(date(2026, 9, 29), True), (date(2026, 9, 30), True), (date(2026, 10, 1), False), (date(2026, 10, 15), False)],
+    ids=["before-the-end", "on-the-last-day", "one-day-after-the-end", "october"],
+)
+def test_a_revocation_after_the_funded_period_ends_is_refused(
+    year_2026: Engine, settings: Settings, effective_on: date, allowed: bool
+) -> None:
+    submit(year_2026, settings, funded_period={"start": "2026-01-01", "end": "2026-09-30", "vacancies": []})
+    confirm(year_2026, settings, approve_pending(year_2026, settings))
+    revoke = {"ags": MAINZ, "year": 2026, "effective_on": effective_on, "reason": "Stelle nicht besetzt", "by": A,
+              "now": NOW}  # fmt: skip
+    if not allowed:
+        refused = pytest.raises(
+            InvalidGrantDecision, match=r"liegt nach dem Ende des Bewilligungszeitraums \(30.09.2026\)"
+        )
+        with refused, session_scope(year_2026) as session:
+            revoke_grant(session, settings, **revoke)  # type: ignore[arg-type]
+        with session_scope(year_2026) as session:
+            assert pending_grants(session) == []
+        return
+    with session_scope(year_2026) as session:
+        act = revoke_grant(session, settings, **revoke)  # type: ignore[arg-type]
+    confirm(year_2026, settings, act.grant_decision_id)
+    assert status(year_2026) is ApplicationStatus.REVOKED
+    with session_scope(year_2026) as session:  # money kept for January to September: the reports stay owed
+        assert {d.status for d in session.exec(select(Deliverable))} == {DeliverableStatus.OUTSTANDING}
+
+
+@pytest.mark.parametrize(
+    ("ceiling", "allowed"),
+    [("44908.07", True), ("44908.06", True), ("44908.05", False)],
+    ids=["one-cent-below", "exactly-at-the-ceiling", "one-cent-above"],
+)
+def test_the_budget_check_and_the_budget_sum_use_the_same_pro_rata(
+    year_2026: Engine, settings: Settings, ceiling: str, allowed: bool
+) -> None:
+    """45.000,37 € + 12.016 € for 1 January to 14 October (293/372 of the year): 35.443,84 € + 9.464,22 € =
+    44.908,06 € as the budget counts it, each part rounded (the total rounded once would be 44.908,05 €)."""
+    with_ceiling(settings, ceiling)
+    submit(year_2026, settings, personnel_costs_eur="45000.37", material_costs_eur="12016",
+           funded_period={"start": "2026-01-01", "end": "2026-10-14", "vacancies": []})  # fmt: skip
+    request = DecisionRequest(
+        outcome=DecisionOutcome.APPROVED, decided_by=A, granted_personnel_eur=Decimal("45000.37"),
+        granted_material_eur=Decimal("12016"),
+    )  # fmt: skip
+    if not allowed:
+        refused = pytest.raises(UseCaseError, match="übersteigt das verbleibende Jahresbudget")
+        with refused, session_scope(year_2026) as session:
+            decide_application(session, settings, request=request, now=NOW, ags=MAINZ, year=2026)
+        return
+    with session_scope(year_2026) as session:
+        result = decide_application(session, settings, request=request, now=NOW, ags=MAINZ, year=2026)
+    assert result.awaiting_confirmation is not None
+    confirm(year_2026, settings, result.awaiting_confirmation)  # checked again at confirmation: still within
+    with session_scope(year_2026) as session:
+        budget = overview_service.budget_state(session, year=2026, rules=rules_for(settings, 2026))
+    assert budget.granted == Decimal("44908.06") and budget.granted <= Decimal(ceiling)
+
+
+@pytest.mark.parametrize(
+    ("second_state", "allowed"),
+    [(GrantActState.PENDING, False), (GrantActState.CONFIRMED, True), (GrantActState.REJECTED, True)],
+)
+def test_at_most_one_decision_per_application_waits_for_confirmation(
+    year_2026: Engine, settings: Settings, second_state: GrantActState, allowed: bool
+) -> None:
+    """The database refuses a second waiting decision even past the service's check (two racing sessions)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from kim_workflow.core.domain import GrantActKind
+
+    submit(year_2026, settings)
+    act_id = approve_pending(year_2026, settings)
+    with session_scope(year_2026) as session:
+        first = session.get(GrantDecision, act_id)
+        assert first is not None
+        copy = GrantDecision(
+            application_id=first.application_id, application_revision=first.application_revision,
+            kind=GrantActKind.APPROVAL, state=second_state, requested_by=B, requested_at=NOW,
+        )  # fmt: skip
+    if allowed:
+        with session_scope(year_2026) as session:
+            session.add(copy)
+        return
+    with pytest.raises(IntegrityError), session_scope(year_2026) as session:
+        session.add(copy)
+    with session_scope(year_2026) as session:
+        assert [row.id for row in session.exec(select(GrantDecision))] == [act_id]

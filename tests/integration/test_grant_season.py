@@ -1,7 +1,9 @@
 """A whole funding year, day by day, against a real aiosmtpd sink (#13): the exact emails each address received.
 
 Four Kommunen apply: Trier is rejected, Mainz, Koblenz and Kusel are approved (four eyes: recorded by one person,
-confirmed by another). Koblenz's grant is revoked in October (its reports are waived, no reminder follows).
+confirmed by another). Koblenz's grant is revoked with effect from 15 October: it keeps the money for January
+to 14 October, so its reports stay owed (they prove the use of that money) and it is reminded and escalated like
+an approved Kommune that never hands in.
 From November the mail server refuses Mainz's manager (550 at RCPT): the 42-day reminder reaches the deputy in
 Cc, the ministry is told once, and from then on the deputy gets the reminders. Kusel hands in both reports on
 10 December; Mainz never does and is escalated.
@@ -126,7 +128,9 @@ def test_a_season_with_rejections_a_revocation_and_a_bounce(
     kommune = {"call_for_applications": 1, "application_received": 1}
     assert got == {
         IM[TRIER]: Counter(kommune | {"decision_rejected": 1}),  # rejected: never reminded
-        IM[KOBLENZ]: Counter(kommune | {"decision_approved": 1, "grant_revoked": 1}),  # revoked: no reminder
+        IM[KOBLENZ]: Counter(  # revoked from 15 October, money kept before: the reports stay owed
+            kommune | {"decision_approved": 1, "grant_revoked": 1, "deliverable_reminder": 3, "overdue_notice": 2}
+        ),
         IM[KUSEL]: Counter(
             kommune
             | {
@@ -141,12 +145,11 @@ def test_a_season_with_rejections_a_revocation_and_a_bounce(
     }
     with session_scope(engine) as session:
         koblenz = session.exec(select(Kommune).where(col(Kommune.ags) == KOBLENZ)).one()
-        waived = session.exec(select(Deliverable).where(col(Deliverable.kommune_id) == koblenz.id)).all()
+        owed = session.exec(select(Deliverable).where(col(Deliverable.kommune_id) == koblenz.id)).all()
         digest = session.exec(select(OutboxMessage).where(col(OutboxMessage.kind) == "escalation_digest")).one()
-    assert {(d.status, d.waived_reason) for d in waived} == {
-        (DeliverableStatus.WAIVED, "Förderung widerrufen zum 15.10.2026")
-    }
-    assert "Mainz" in digest.text_body and "Koblenz" not in digest.text_body and "Trier" not in digest.text_body
+    assert {(d.status, d.waived_reason) for d in owed} == {(DeliverableStatus.OUTSTANDING, None)}
+    assert "Mainz" in digest.text_body and "Koblenz" in digest.text_body and "Trier" not in digest.text_body
+    assert "Kusel" not in digest.text_body
 
 
 def outbox(engine: Engine) -> list[OutboxMessage]:

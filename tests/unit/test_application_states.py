@@ -7,12 +7,15 @@ import pickle
 import pytest
 
 from kim_workflow.core.application_states import (
+    ACTION_LABELS,
     DECISION_ACTIONS,
     FINAL_STATUSES,
+    STATUS_LABELS,
     TRANSITIONS,
     ApplicationAction,
     InvalidTransition,
     action_for_decision,
+    action_label,
     allowed_actions,
     apply_decision,
     is_final,
@@ -72,11 +75,12 @@ def test_every_other_transition_is_refused(current: ApplicationStatus, action: s
     with pytest.raises(InvalidTransition) as info:
         transition(current, action)
     message = str(info.value)
-    assert f"'{current.value}'" in message and f"'{action}'" in message
-    assert "nicht zulässig" in message and "not allowed" in message
-    assert info.value.allowed == allowed_actions(current)
+    assert f"„{STATUS_LABELS[current]}“" in message and f"„{action_label(action)}“" in message
+    assert "nicht zulässig" in message and info.value.allowed == allowed_actions(current)
+    for word in ("not allowed", "Action", "allowed:", "final state", f"'{current.value}'"):  # German only
+        assert word not in message
     for allowed in allowed_actions(current):
-        assert allowed in message
+        assert ACTION_LABELS[allowed] in message
 
 
 @pytest.mark.parametrize("action", ["", "SUBMIT", "approve ", "delete", "submitted"])
@@ -87,7 +91,9 @@ def test_unknown_actions_are_refused(action: str) -> None:
 
 def test_final_statuses_allow_nothing_and_say_so() -> None:
     assert {S.REVOKED, S.REJECTED, S.WITHDRAWN} == FINAL_STATUSES
-    with pytest.raises(InvalidTransition, match=r"keine \(Endstatus\).*none \(final state\)"):
+    with pytest.raises(
+        InvalidTransition, match=r"„erneut einreichen“ ist im Antragsstatus „widerrufen“ .*: keine, Endstatus\.$"
+    ):
         transition(S.REVOKED, "resubmit")
 
 
@@ -123,4 +129,7 @@ def test_tables_are_read_only_and_the_error_survives_pickling() -> None:
         TRANSITIONS[S.DRAFT]["approve"] = S.APPROVED  # type: ignore[index]
     error = pickle.loads(pickle.dumps(InvalidTransition(S.DRAFT, "approve", ("submit",))))
     assert (error.current, error.action, error.allowed) == (S.DRAFT, "approve", ("submit",))
-    assert str(error).startswith("Aktion 'approve' ist im Antragsstatus 'draft' nicht zulässig")
+    assert str(error) == "„bewilligen“ ist im Antragsstatus „Entwurf“ nicht zulässig; möglich: einreichen."
+    final = InvalidTransition(S.REVOKED, "approve", ())
+    assert str(final) == "„bewilligen“ ist im Antragsstatus „widerrufen“ nicht zulässig; möglich: keine, Endstatus."
+    assert set(STATUS_LABELS) == set(S) and set(ACTION_LABELS) == set(ApplicationAction)

@@ -10,7 +10,14 @@ import pytest
 
 from kim_workflow.core.domain import GrantActKind, GrantActState
 from kim_workflow.core.funded_period import FundedPeriod, Vacancy, funded_share, period_problems, pro_rata
-from kim_workflow.core.grants import Grant, GrantAct, current_grant, four_eyes_problem, revocation_problems
+from kim_workflow.core.grants import (
+    Grant,
+    GrantAct,
+    current_grant,
+    four_eyes_problem,
+    person_problems,
+    revocation_problems,
+)
 
 K, S = GrantActKind, GrantActState
 YEAR = 2026
@@ -91,7 +98,42 @@ def test_a_revocation_lies_in_the_year_and_not_before_the_period(effective_on: d
 
 
 @pytest.mark.parametrize(
-    ("second", "refused"), [("Anna Schulz", True), ("  anna  SCHULZ ", True), ("Anna Schulze", False), ("B", False)]
+    ("second", "refused"),
+    [
+        ("Anna Schulz", True),
+        ("  anna  SCHULZ ", True),
+        ("Anna Schulze", False),
+        ("B", False),
+        ("ＡＮＮＡ Ｓｃｈｕｌｚ", True),  # fullwidth letters: NFKC
+        ("Anna Schul\u007a", True),
+        ("Anna\u00a0Schulz", True),  # no-break space: NFKC makes it a space
+        ("ANNA SCHULZ", True),
+        ("Anna Schuls", False),
+    ],
+    ids=["same", "case-and-spaces", "other", "short", "fullwidth", "escape", "nbsp", "upper", "one-letter-off"],
 )
 def test_four_eyes_needs_a_different_person(second: str, refused: bool) -> None:
     assert (four_eyes_problem("Anna Schulz", second) is not None) is refused
+
+
+def test_casefold_compares_sharp_s_like_ss() -> None:
+    assert four_eyes_problem("Referentin Strauß", "REFERENTIN STRAUSS") is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("Anna Schulz", None),
+        ("Anna\u200bSchulz", "unsichtbare Steuerzeichen"),  # zero-width space (Cf)
+        ("\u200eAnna Schulz", "unsichtbare Steuerzeichen"),  # left-to-right mark (Cf)
+        ("Anna\u00adSchulz", "unsichtbare Steuerzeichen"),  # soft hyphen (Cf)
+        ("Anna\nSchulz", "eine Zeile"),
+        ("", "1 bis 200 Zeichen"),
+        ("x" * 200, None),
+        ("x" * 201, "1 bis 200 Zeichen"),
+    ],
+    ids=["plain", "zwsp", "lrm", "soft-hyphen", "newline", "empty", "at-limit", "above-limit"],
+)
+def test_a_name_with_invisible_characters_is_refused(name: str, problem: str | None) -> None:
+    problems = person_problems(name, "wer bestätigt")
+    assert (problems == []) if problem is None else (problem in problems[0])

@@ -40,6 +40,22 @@ def test_the_obligation_follows_the_decision_unless_the_year_runs_without_applic
     assert (reason, reason.owed, reason.waived) == (expected, owed, waived)
 
 
+@pytest.mark.parametrize(
+    ("kept", "expected", "owed"),
+    [(False, Obligation.REVOKED, False), (True, Obligation.REVOKED_KEPT, True)],
+    ids=["nothing-remains-waived", "money-kept-owed"],
+)
+def test_a_revocation_waives_the_reports_only_when_nothing_of_the_grant_remains(
+    kept: bool, expected: Obligation, owed: bool
+) -> None:
+    reason = obligation(APPROVED, S.REVOKED, kept=kept)
+    assert (reason, reason.owed, reason.waived) == (expected, owed, not owed)
+    assert obligation(APPROVED, S.APPROVED, kept=kept) is Obligation.APPROVED  # "kept" matters only when revoked
+    line = summary_de([Obligation.APPROVED, expected], per_kommune=2)
+    assert line.startswith(f"2 aktive Kommunen: 1 mit bewilligtem Antrag{', 1 widerrufen' if kept else ''}")
+    assert f"→ {4 if kept else 2} Berichtspflichten" in line
+
+
 def test_plain_strings_are_read_too() -> None:
     assert obligation("approved", "rejected") is Obligation.REJECTED  # type: ignore[arg-type]
     assert obligation("all_active", None) is Obligation.ALL_ACTIVE  # type: ignore[arg-type]
@@ -48,6 +64,10 @@ def test_plain_strings_are_read_too() -> None:
 def test_the_waiver_reason_is_dated() -> None:
     assert waiver_reason(Obligation.REJECTED, date(2026, 3, 1)) == "Antrag abgelehnt am 01.03.2026"
     assert waiver_reason(Obligation.WITHDRAWN, date(2026, 3, 9)) == "Antrag zurückgezogen am 09.03.2026"
+    assert waiver_reason(Obligation.REVOKED, date(2026, 10, 15)) == (
+        "Förderung widerrufen mit Wirkung vom 15.10.2026 an (gefördert bis einschließlich 14.10.2026)"
+    )
+    assert waiver_reason(Obligation.REVOKED, date(2026, 3, 1)).endswith("bis einschließlich 28.02.2026)")
 
 
 def test_the_summary_says_why_the_others_have_none() -> None:
