@@ -13,7 +13,7 @@ from alembic import op
 from kim_workflow.db.types import UTCDateTime
 
 revision = "0012_portal"
-down_revision = "0011"  # re-chained after merging the questionnaire branch (0011 after 0009)
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

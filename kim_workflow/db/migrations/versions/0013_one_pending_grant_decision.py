@@ -1,7 +1,7 @@
 """grant_decision: at most one decision per application waits for confirmation (partial unique index)
 
-Revision ID: 0012_one_pending_grant_decision
-Revises: 0010_grant_decisions
+Revision ID: 0013_one_pending_grant_decision
+Revises: 0012_portal
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_one_pending_grant_decision"
-down_revision = "0010_grant_decisions"
+revision = "0013_one_pending_grant_decision"
+down_revision = "0012_portal"  # re-chained at merge
 branch_labels = None
 depends_on = None
 
