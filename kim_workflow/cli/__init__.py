@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import typer
 
-from kim_workflow.cli import applications, backup, cycle, meetings, outbox, production, registry, simulate
+from kim_workflow.cli import (
+    applications,
+    backup,
+    cycle,
+    meetings,
+    outbox,
+    production,
+    registry,
+    retention,
+    simulate,
+)
 from kim_workflow.cli.errors import KimGroup
 
 app = typer.Typer(
@@ -26,6 +36,7 @@ app.add_typer(applications.application_app, name="application")
 app.add_typer(meetings.meeting_app, name="meeting")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(outbox.emails_app, name="emails")
+app.add_typer(retention.retention_app, name="retention")
 app.command()(registry.seed)
 app.command()(registry.up)
 app.command()(cycle.status)

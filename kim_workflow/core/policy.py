@@ -40,6 +40,7 @@ from kim_workflow.core.policy_values import (
     positive,
     table,
 )
+from kim_workflow.core.retention import MAX_RETENTION_MONTHS, RetentionPolicy
 
 MAX_EXTENSION_DAYS = 365  # the last funding year's deadline plus this stays within core.years.LAST_DAY
 
@@ -138,6 +139,7 @@ class YearPolicy:
     application_window: ApplicationWindowPolicy
     meetings: MeetingPolicy
     funding: dict[str, Any] = field(default_factory=dict, hash=False)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
     def deadline(self) -> date:
         """The effective deadline of the annual report and the questionnaire."""
@@ -146,7 +148,7 @@ class YearPolicy:
 
 def parse_policy(year: int, data: Mapping[str, Any]) -> YearPolicy:
     """The policy of ``year`` from ``data``, defaults for anything missing; raise :class:`PolicyError`."""
-    check_keys(data, {"year", "report", "application_window", "meetings", "funding"}, "Richtlinie")
+    check_keys(data, {"year", "report", "application_window", "meetings", "funding", "retention"}, "Richtlinie")
     if "year" in data and integer(data["year"], "year") != year:
         raise PolicyError(f"year: {data['year']!r} passt nicht zum Förderjahr {year}")
     report = build(ReportPolicy, table(data.get("report", {}), "report"), "report", _report_readers())
@@ -161,6 +163,7 @@ def parse_policy(year: int, data: Mapping[str, Any]) -> YearPolicy:
         application_window=_parse_window(year, table(data.get("application_window", {}), "application_window")),
         meetings=build(MeetingPolicy, table(data.get("meetings", {}), "meetings"), "meetings", _meeting_readers()),
         funding=json_safe(table(data.get("funding", {}), "funding"), "funding"),
+        retention=build(RetentionPolicy, table(data.get("retention", {}), "retention"), "retention", _RETENTION),
     )
 
 
@@ -168,6 +171,12 @@ def policy_to_dict(policy: YearPolicy) -> dict[str, Any]:
     """A JSON-serialisable snapshot (dates as ISO strings) with ``parse_policy(year, snapshot) == policy``."""
     snapshot: dict[str, Any] = json_safe(policy, "policy")
     return snapshot
+
+
+_RETENTION: dict[str, Reader] = {
+    key: lambda x, w: integer_in(x, w, range(MAX_RETENTION_MONTHS + 1))
+    for key in ("contacts_months", "email_bodies_months", "uploads_months")
+}
 
 
 def _report_readers() -> dict[str, Reader]:

@@ -157,3 +157,13 @@ class BounceSummary:
     handled: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     summary: str = ""
+
+
+@dataclass(frozen=True)
+class RetentionSummary:
+    """What the monthly retention run deleted or pseudonymised (counts only)."""
+
+    contacts_pseudonymised: int
+    emails_scrubbed: int
+    upload_files_deleted: int
+    upload_years: list[int]

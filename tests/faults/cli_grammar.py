@@ -144,6 +144,7 @@ def commands(folder: Path) -> dict[str, Spec]:
         "simulate": {"--year": year, "--kommunen": number, "--smtp-port": number, "--keep-open": flag,
                      "--help": flag},
         "up": {"--port": number, "--help": flag},
+        "retention apply": {"--today": day, "--dry-run": flag},
         "deploy": {"--help": flag},
         "relay": {"--help": flag},
         "worker": {"--pool": text, "--name": text, "--limit": number, "--help": flag},

@@ -46,6 +46,10 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
         ('[application_window]\nlate_applications = "ja"\n', "Schlüssel late_applications: 'ja' ist nicht zulässig"),
         ('[report]\nobligations = "alle"\n', "Abschnitt [report], Schlüssel obligations: 'alle' ist nicht zulässig"),
         ('[report]\nescalation_cc = ["referat"]\n', "Schlüssel escalation_cc[0]: ungültige E-Mail-Adresse"),
+        ("[retention]\ncontacts_months = -1\n", "Abschnitt [retention], Schlüssel contacts_months: -1 ist nicht"),
+        ("[retention]\nuploads_months = 601\n", "uploads_months: 601 ist nicht zulässig (erlaubt: 0 bis 600)"),
+        ('[retention]\nemail_bodies_months = "12"\n', "Schlüssel email_bodies_months: erwartet eine ganze Zahl"),
+        ("[retention]\nbodies_months = 12\n", "Abschnitt [retention]: unbekannte Schlüssel 'bodies_months'"),
     ],
 )
 def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -54,6 +58,13 @@ def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Pa
         load_policy(2027, tmp_path)
     assert str(excinfo.value).startswith(f"Richtlinie {tmp_path / '2027.toml'}, Abschnitt ")
     assert message in str(excinfo.value)
+
+
+def test_retention_periods_are_read_at_zero_and_at_the_maximum(tmp_path: Path) -> None:
+    assert (load_policy(2027).retention.contacts_months, load_policy(2027).retention.uploads_months) == (12, 60)
+    (tmp_path / "2027.toml").write_text("[retention]\ncontacts_months = 0\nuploads_months = 600\n", encoding="utf-8")
+    retention = load_policy(2027, tmp_path).retention
+    assert (retention.contacts_months, retention.email_bodies_months, retention.uploads_months) == (0, 12, 600)
 
 
 def test_the_file_named_is_the_one_that_set_the_value(tmp_path: Path) -> None:
