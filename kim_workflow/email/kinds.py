@@ -24,3 +24,4 @@ class MessageKind(StrEnum):
     MEETING_MINUTES = "meeting_minutes"
     DELIVERY_FAILED = "delivery_failed"  # operator digest to the ministry: emails failed or became unknown
     KOMMUNE_UNREACHABLE = "kommune_unreachable"  # to the ministry: every address of a Kommune bounced
+    OPERATOR_ALERT = "operator_alert"  # to the operators: no daily sweep by the morning, or a flow run failed

@@ -232,3 +232,14 @@ KOMMUNE_UNREACHABLE: Mapping[str, Any] = {
 # Fictitious recipients for previews: ministry notices go to the ministry, everything else to a Kommune.
 MINISTRY_ADDRESS = "integration@mffki.rlp.example"
 KOMMUNE_ADDRESS = "integrationsmanagement@mainz-bingen.example"
+
+OPERATOR_ALERT: Mapping[str, Any] = {
+    "recipient_name": None,
+    "incident": "run_failed",
+    "run_name": "gelassener-biber",
+    "deployment": "daily-sweep",
+    "state": "abgestürzt",
+    "message": "Flow run could not be completed: the worker stopped sending heartbeats.",
+    "detected_at": datetime(2026, 12, 1, 7, 4, tzinfo=_BERLIN),
+    "ui_url": "http://prefect.intern:4200/runs/flow-run/0b6c7e1a-3f52-4c0e-9d8e-1a2b3c4d5e6f",
+}

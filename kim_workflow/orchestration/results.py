@@ -167,3 +167,12 @@ class RetentionSummary:
     emails_scrubbed: int
     upload_files_deleted: int
     upload_years: list[int]
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    """An operator alert: which incident, and whether this run queued its email (False: queued before)."""
+
+    incident: str
+    incident_id: str
+    queued: bool
