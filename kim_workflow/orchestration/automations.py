@@ -1,7 +1,8 @@
 """The Prefect automations and concurrency limits ``kim deploy`` keeps in place on the production server.
 
 * **Crash detection**: a flow run of a kim deployment that stops sending heartbeats (``PREFECT_FLOWS_HEARTBEAT_
-  FREQUENCY``, set by ``kim worker``) is marked Crashed (Prefect's "zombie flow" recipe).
+  FREQUENCY``, set by ``kim worker``) is marked Crashed (Prefect's "zombie flow" recipe; the window also opens at
+  *Running*, so a run killed before its first heartbeat is caught too).
 * **Re-run**: a crashed run is scheduled again (AwaitingRetry), at most ``crash_reruns`` times (the event's
   ``prefect.run-count`` label); the flows are idempotent, so the re-run sends nothing twice.
 * **Alerts**: a run that failed or crashed, and no completed ``daily-sweep`` within ``missed_sweep_alert_seconds``
@@ -62,6 +63,8 @@ def automations(deployments: dict[str, UUID], settings: Settings) -> list[Any]:
     from prefect.events.actions import ChangeFlowRunState, RunDeployment
     from prefect.events.schemas.automations import EventTrigger, Posture
 
+    from kim_workflow.orchestration.forms import INCIDENTS  # the deployment checks parameters against its form
+
     numbers = plan(settings)
     every = _related(list(deployments.values()))
     watched = _related([i for name, i in deployments.items() if name != ALERT_DEPLOYMENT])
@@ -72,7 +75,7 @@ def automations(deployments: dict[str, UUID], settings: Settings) -> list[Any]:
             name=PREFIX + "Absturz erkennen (Heartbeat)",
             description="Ein Lauf ohne Heartbeat gilt als abgestürzt (Crashed).",
             trigger=EventTrigger(
-                after={"prefect.flow-run.heartbeat"},
+                after={"prefect.flow-run.heartbeat", "prefect.flow-run.Running"},  # killed before its 1st beat
                 expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in TERMINAL)},
                 match=run_ids,
                 match_related=every,
@@ -119,7 +122,10 @@ def automations(deployments: dict[str, UUID], settings: Settings) -> list[Any]:
                 RunDeployment(
                     source="selected",
                     deployment_id=alert_id,
-                    parameters={"incident": Incident.RUN_FAILED.value, "flow_run": "{{ event.resource.id }}"},
+                    parameters={
+                        "incident": INCIDENTS.label(Incident.RUN_FAILED),
+                        "flow_run": "{{ event.resource.id }}",
+                    },
                 )
             ],
         ),
@@ -135,7 +141,8 @@ def automations(deployments: dict[str, UUID], settings: Settings) -> list[Any]:
                     posture=Posture.Proactive, threshold=1, within=numbers.missed_sweep_within,
                 ),
                 actions=[RunDeployment(
-                    source="selected", deployment_id=alert_id, parameters={"incident": Incident.MISSED_SWEEP.value}
+                    source="selected", deployment_id=alert_id,
+                    parameters={"incident": INCIDENTS.label(Incident.MISSED_SWEEP)},  # the form's label
                 )],
             )
         )  # fmt: skip

@@ -133,9 +133,10 @@ def worker_command(pool: str, *, name: str | None, limit: int | None) -> list[st
 
 def worker_environment(settings: Settings, project_root: Path = PROJECT_ROOT) -> dict[str, str]:
     """What the worker and every flow run it starts need: the project folder, quiet Prefect, our settings;
-    flow-run heartbeats (crash detection) and the dispatch limit's name (both may be overridden)."""
+    flow-run heartbeats every ``KIM_FLOW_HEARTBEAT_SECONDS`` (crash detection) and the dispatch limit's name."""
     environment = _environment(settings, project_root)
-    environment.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(settings.flow_heartbeat_seconds))
+    # always ours: the crash-detection automation of kim deploy waits for exactly this rhythm
+    environment["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(settings.flow_heartbeat_seconds)
     environment.setdefault("KIM_DISPATCH_CONCURRENCY_LIMIT", DISPATCH_LIMIT)
     return environment
 

@@ -42,18 +42,22 @@ def test_the_heartbeat_below_prefects_minimum_is_refused(tmp_path: Path) -> None
 def test_the_four_automations(tmp_path: Path) -> None:
     found = {a.name: a for a in automations(IDS, settings(tmp_path, missed_sweep_alert_seconds=20, crash_reruns=2))}
     zombie = found["kim: Absturz erkennen (Heartbeat)"].trigger
-    assert zombie.posture == "Proactive" and zombie.after == {"prefect.flow-run.heartbeat"}  # type: ignore[union-attr]
+    assert zombie.posture == "Proactive" and zombie.after == {"prefect.flow-run.heartbeat", "prefect.flow-run.Running"}  # type: ignore[union-attr]
     assert related_ids(zombie) == {ref(i) for i in IDS.values()}
     rerun = found["kim: abgestürzten Lauf neu starten"]
     assert rerun.trigger.match.root["prefect.run-count"] == ["0", "1", "2"]  # type: ignore[union-attr]
     assert rerun.actions[0].state == "SCHEDULED"  # type: ignore[union-attr]
     failed = found["kim: Warnung: Lauf fehlgeschlagen oder abgestürzt"]
     assert ref(IDS["operator-alert"]) not in related_ids(failed.trigger)  # an alert run never alerts about itself
-    assert failed.actions[0].parameters == {"incident": "run_failed", "flow_run": "{{ event.resource.id }}"}  # type: ignore[union-attr]
+    assert failed.actions[0].parameters == {
+        "incident": "Lauf fehlgeschlagen oder abgestürzt",
+        "flow_run": "{{ event.resource.id }}",
+    }  # type: ignore[union-attr]
     missed = found["kim: Warnung: daily-sweep ausgeblieben"]
     assert missed.trigger.within == timedelta(seconds=20)  # type: ignore[union-attr]
     assert related_ids(missed.trigger) == {ref(IDS["daily-sweep"])}
     assert missed.actions[0].deployment_id == IDS["operator-alert"]  # type: ignore[union-attr]
+    assert missed.actions[0].parameters == {"incident": "Tagesrunde ausgeblieben"}  # type: ignore[union-attr]
 
 
 def test_the_worker_environment_turns_heartbeats_and_the_dispatch_limit_on(
@@ -61,7 +65,7 @@ def test_the_worker_environment_turns_heartbeats_and_the_dispatch_limit_on(
 ) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    monkeypatch.delenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", raising=False)
+    monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "180")  # kim deploy's automation waits for ours
     monkeypatch.delenv("KIM_DISPATCH_CONCURRENCY_LIMIT", raising=False)
     with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:1/api"}):
         environment = worker_environment(settings(tmp_path, flow_heartbeat_seconds=45))
