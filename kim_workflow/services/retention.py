@@ -29,6 +29,7 @@ from kim_workflow.core.retention import (
     pseudonym_address,
     year_closed_on,
 )
+from kim_workflow.core.years import YEAR_MAX, YEAR_MIN
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, Deliverable, OutboxMessage
 from kim_workflow.services.errors import UseCaseError
@@ -135,7 +136,7 @@ def _due_upload_years(root: Path, years: _Years, today: date) -> dict[int, Path]
     for folder in root.iterdir():
         if folder.is_dir() and not folder.is_symlink() and _YEAR_FOLDER.fullmatch(folder.name):
             year = int(folder.name)
-            if is_due(years.closed_on(year), years.policy(year).uploads_months, today):
+            if YEAR_MIN <= year <= YEAR_MAX and is_due(years.closed_on(year), years.policy(year).uploads_months, today):
                 due[year] = folder
     return due
 

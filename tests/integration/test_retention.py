@@ -113,12 +113,15 @@ def test_due_from_the_month_boundary_on(
     seed(engine, last_deadline=last_deadline)
     uploads(settings, 2026, 3)
     uploads(settings, 2029, 1)  # a later year: never due here
+    for odd in ("9999", "0001", "2026-alt"):  # outside the programme's years, or no year: never touched
+        (settings.data_dir / "uploads" / odd).mkdir(parents=True)
     override(settings, toml)
     assert counts(apply(engine, settings, today, dry_run=True)) == expected
     assert counts(apply(engine, settings, today)) == expected
     assert counts(apply(engine, settings, today)) == (0, 0, 0)  # idempotent
     assert (settings.data_dir / "uploads" / "2026").exists() is (expected[2] == 0)
     assert (settings.data_dir / "uploads" / "2029" / "07111000" / "bericht-0.pdf").is_file()
+    assert all((settings.data_dir / "uploads" / odd).is_dir() for odd in ("9999", "0001", "2026-alt"))
 
 
 def test_what_stays_and_what_goes(engine: Engine, settings: Settings) -> None:
