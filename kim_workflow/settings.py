@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     flow_heartbeat_seconds: int = Field(
         default=60, ge=30, description="flow runs of kim worker report this often; silent for ~2x: Crashed"
     )
+    start_timeout_seconds: int = Field(
+        default=600, ge=30, description="a run Pending this long without starting (its worker died): Crashed"
+    )
     crash_reruns: int = Field(default=2, ge=0, le=10, description="a crashed run is scheduled again this often")
     dispatch_slots: int = Field(default=2, ge=1, le=64, description="dispatches at once on the work pool")
     dispatch_concurrency_limit: str | None = Field(

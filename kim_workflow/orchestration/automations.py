@@ -2,7 +2,8 @@
 
 * **Crash detection**: a flow run of a kim deployment that stops sending heartbeats (``PREFECT_FLOWS_HEARTBEAT_
   FREQUENCY``, set by ``kim worker``) is marked Crashed (Prefect's "zombie flow" recipe; the window also opens at
-  *Running*, so a run killed before its first heartbeat is caught too).
+  *Running*, so a run killed before its first heartbeat is caught too); a run left *Pending* by a dead worker is
+  marked Crashed after ``start_timeout_seconds``.
 * **Re-run**: a crashed run is scheduled again (AwaitingRetry), at most ``crash_reruns`` times (the event's
   ``prefect.run-count`` label); the flows are idempotent, so the re-run sends nothing twice.
 * **Alerts**: a run that failed or crashed, and no completed ``daily-sweep`` within ``missed_sweep_alert_seconds``
@@ -35,6 +36,7 @@ class AutomationPlan:
 
     heartbeat_seconds: int
     crashed_after: timedelta
+    start_timeout: timedelta
     missed_sweep_within: timedelta
     reruns: int
 
@@ -44,6 +46,7 @@ def plan(settings: Settings) -> AutomationPlan:
     return AutomationPlan(
         heartbeat_seconds=heartbeat,
         crashed_after=timedelta(seconds=heartbeat * 2 + 15),  # one heartbeat may be late, two are not
+        start_timeout=timedelta(seconds=settings.start_timeout_seconds),
         missed_sweep_within=timedelta(seconds=settings.missed_sweep_alert_seconds),
         reruns=settings.crash_reruns,
     )
@@ -88,6 +91,23 @@ def automations(deployments: dict[str, UUID], settings: Settings) -> list[Any]:
                 ChangeFlowRunState(
                     state=StateType.CRASHED, message="Kein Heartbeat mehr: Worker oder Rechner ausgefallen."
                 )
+            ],
+        ),
+        Automation(
+            name=PREFIX + "hängenden Start erkennen",
+            description="Ein Lauf, der nach Pending nie startet (Worker ausgefallen), gilt als abgestürzt.",
+            trigger=EventTrigger(
+                after={"prefect.flow-run.Pending"},
+                expect={"prefect.flow-run.Running", *(f"prefect.flow-run.{s}" for s in TERMINAL)},
+                match=run_ids,
+                match_related=every,
+                for_each={"prefect.resource.id"},
+                posture=Posture.Proactive,
+                threshold=1,
+                within=numbers.start_timeout,
+            ),
+            actions=[
+                ChangeFlowRunState(state=StateType.CRASHED, message="Nicht gestartet: Worker oder Rechner ausgefallen.")
             ],
         ),
         Automation(

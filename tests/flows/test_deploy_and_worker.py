@@ -69,9 +69,9 @@ def test_deploy_registers_every_deployment_of_prefect_yaml_and_again_changes_not
     ours = sorted(a.name for a in automations if a.name.startswith("kim: "))
     assert ours == [
         "kim: Absturz erkennen (Heartbeat)", "kim: Warnung: Lauf fehlgeschlagen oder abgestürzt",
-        "kim: Warnung: daily-sweep ausgeblieben", "kim: abgestürzten Lauf neu starten",
+        "kim: Warnung: daily-sweep ausgeblieben", "kim: abgestürzten Lauf neu starten", "kim: hängenden Start erkennen",
     ]  # fmt: skip
-    assert "4 Automationen" in result.output and "Parallelitätsgrenze kim-dispatch" in result.output
+    assert "5 Automationen" in result.output and "Parallelitätsgrenze kim-dispatch" in result.output
     assert sweep.global_concurrency_limit.limit == 1  # type: ignore[attr-defined]
     assert sweep.concurrency_options.collision_strategy == "ENQUEUE"  # type: ignore[attr-defined]
     assert first["dispatch-outbox"].concurrency_options.collision_strategy == "CANCEL_NEW"  # type: ignore[attr-defined]

@@ -39,11 +39,14 @@ def test_the_heartbeat_below_prefects_minimum_is_refused(tmp_path: Path) -> None
         settings(tmp_path, flow_heartbeat_seconds=29)
 
 
-def test_the_four_automations(tmp_path: Path) -> None:
+def test_the_five_automations(tmp_path: Path) -> None:
     found = {a.name: a for a in automations(IDS, settings(tmp_path, missed_sweep_alert_seconds=20, crash_reruns=2))}
     zombie = found["kim: Absturz erkennen (Heartbeat)"].trigger
     assert zombie.posture == "Proactive" and zombie.after == {"prefect.flow-run.heartbeat", "prefect.flow-run.Running"}  # type: ignore[union-attr]
     assert related_ids(zombie) == {ref(i) for i in IDS.values()}
+    stuck = found["kim: hängenden Start erkennen"].trigger
+    assert stuck.after == {"prefect.flow-run.Pending"} and "prefect.flow-run.Running" in stuck.expect  # type: ignore[union-attr]
+    assert stuck.within == timedelta(seconds=600)  # type: ignore[union-attr]
     rerun = found["kim: abgestürzten Lauf neu starten"]
     assert rerun.trigger.match.root["prefect.run-count"] == ["0", "1", "2"]  # type: ignore[union-attr]
     assert rerun.actions[0].state == "SCHEDULED"  # type: ignore[union-attr]
