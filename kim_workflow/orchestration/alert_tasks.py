@@ -23,14 +23,19 @@ def run_facts(resource_id: str) -> RunFacts:
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(run_id))
         deployment = client.read_deployment(run.deployment_id).name if run.deployment_id else None
+        history = sorted(client.read_flow_run_states(UUID(run_id)), key=lambda state: state.timestamp)
+    # the incident is the last failure, not the current state: a crashed run may be running again by now
+    failures = [i for i, state in enumerate(history) if state.type.value in ("CRASHED", "FAILED")]
+    incident = history[failures[-1]] if failures else run.state
+    attempts = sum(1 for state in history[: failures[-1] if failures else None] if state.type.value == "RUNNING")
     ui = PREFECT_UI_URL.value()
     return RunFacts(
         flow_run_id=run_id,
         run_name=run.name,
         deployment=deployment,
-        state_name=run.state.name if run.state else None,
-        state_message=(run.state.message or "")[:500] if run.state else None,
-        run_count=run.run_count,
+        state_name=incident.name if incident else None,
+        state_message=(incident.message or "")[:500] if incident else None,
+        run_count=attempts if failures else run.run_count,
         ui_url=f"{ui}/runs/flow-run/{run_id}" if ui else None,
     )
 
