@@ -79,6 +79,25 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="how long a dispatch waits out a lost database connection"
     )
 
+    # production on a work pool (kim deploy, kim worker): alerts, crash recovery, concurrency
+    operator_alert_address: str | None = Field(
+        default=None, description="operators' mailbox for alerts (missed sweep, failed run); unset: the ministry's"
+    )
+    missed_sweep_alert_seconds: int = Field(
+        default=26 * 3600, ge=10, description="alert when no daily-sweep completed this long after the last one"
+    )
+    flow_heartbeat_seconds: int = Field(
+        default=60, ge=30, description="flow runs of kim worker report this often; silent for ~2x: Crashed"
+    )
+    start_timeout_seconds: int = Field(
+        default=600, ge=30, description="a run Pending this long without starting (its worker died): Crashed"
+    )
+    crash_reruns: int = Field(default=2, ge=0, le=10, description="a crashed run is scheduled again this often")
+    dispatch_slots: int = Field(default=2, ge=1, le=64, description="dispatches at once on the work pool")
+    dispatch_concurrency_limit: str | None = Field(
+        default=None, description="the Prefect global concurrency limit a dispatch holds (kim worker sets it)"
+    )
+
     # the mailbox where bounces (delivery status notifications) arrive; unset: no bounce check
     bounce_imap_host: str | None = None
     bounce_imap_port: int = Field(default=993, ge=1, le=65535)
@@ -126,10 +145,12 @@ class Settings(BaseSettings):
             raise ValueError(f"keine Web-Adresse (https://… ohne ? und #): {value!r}")
         return value.strip()
 
-    @field_validator("ministry_escalation_address")
+    @field_validator("ministry_escalation_address", "operator_alert_address")
     @classmethod
-    def _valid_address(cls, value: str) -> str:
+    def _valid_address(cls, value: str | None) -> str | None:
         """A recipient: one bare address."""
+        if value is None:
+            return None
         try:
             return normalise_email(value, field="Adresse")
         except InvalidValueError as exc:

@@ -18,6 +18,7 @@ from kim_workflow.cli import (
     production,
     questionnaire,
     registry,
+    retention,
     simulate,
 )
 from kim_workflow.cli.errors import KimGroup
@@ -43,6 +44,7 @@ cycle.submission_app.command("show")(portal.submission_show)
 cycle.submission_app.command("download")(portal.submission_download)
 app.add_typer(questionnaire.questionnaire_app, name="questionnaire")
 app.add_typer(evaluation.evaluation_app, name="evaluation")
+app.add_typer(retention.retention_app, name="retention")
 app.command()(registry.seed)
 app.command()(registry.up)
 app.command()(cycle.status)

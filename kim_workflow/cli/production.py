@@ -18,8 +18,9 @@ def deploy() -> None:
     for pool in deployed.pools_created:
         console.print(f"Work-Pool {pool} angelegt (Typ process).", markup=False, highlight=False)
     console.print(
-        f"{len(deployed.deployments)} Deployments registriert (Zeitpläne und Auslöser aus prefect.yaml). "
-        "Worker starten mit: kim worker",
+        f"{len(deployed.deployments)} Deployments registriert (Zeitpläne und Auslöser aus prefect.yaml), "
+        f"{len(deployed.automations)} Automationen (Absturzerkennung, Neustart, Warnungen), "
+        f"Parallelitätsgrenze {deployed.dispatch_limit}. Worker starten mit: kim worker",
         markup=False,
         highlight=False,
         soft_wrap=True,

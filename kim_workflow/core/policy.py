@@ -40,6 +40,7 @@ from kim_workflow.core.policy_values import (
     positive,
     table,
 )
+from kim_workflow.core.retention import MAX_RETENTION_MONTHS, RetentionPolicy
 
 MAX_EXTENSION_DAYS = 365  # the last funding year's deadline plus this stays within core.years.LAST_DAY
 
@@ -149,6 +150,7 @@ class YearPolicy:
     meetings: MeetingPolicy
     funding: dict[str, Any] = field(default_factory=dict, hash=False)
     decisions: DecisionPolicy = DecisionPolicy()
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
     def deadline(self) -> date:
         """The effective deadline of the annual report and the questionnaire."""
@@ -157,7 +159,8 @@ class YearPolicy:
 
 def parse_policy(year: int, data: Mapping[str, Any]) -> YearPolicy:
     """The policy of ``year`` from ``data``, defaults for anything missing; raise :class:`PolicyError`."""
-    check_keys(data, {"year", "report", "application_window", "meetings", "funding", "decisions"}, "Richtlinie")
+    sections = {"year", "report", "application_window", "meetings", "funding", "decisions", "retention"}
+    check_keys(data, sections, "Richtlinie")
     if "year" in data and integer(data["year"], "year") != year:
         raise PolicyError(f"year: {data['year']!r} passt nicht zum Förderjahr {year}")
     report = build(ReportPolicy, table(data.get("report", {}), "report"), "report", _report_readers())
@@ -174,6 +177,7 @@ def parse_policy(year: int, data: Mapping[str, Any]) -> YearPolicy:
         funding=json_safe(table(data.get("funding", {}), "funding"), "funding"),
         decisions=build(DecisionPolicy, table(data.get("decisions", {}), "decisions"), "decisions",
                         {"four_eyes": boolean}),
+        retention=build(RetentionPolicy, table(data.get("retention", {}), "retention"), "retention", _RETENTION),
     )  # fmt: skip
 
 
@@ -181,6 +185,12 @@ def policy_to_dict(policy: YearPolicy) -> dict[str, Any]:
     """A JSON-serialisable snapshot (dates as ISO strings) with ``parse_policy(year, snapshot) == policy``."""
     snapshot: dict[str, Any] = json_safe(policy, "policy")
     return snapshot
+
+
+_RETENTION: dict[str, Reader] = {
+    key: lambda x, w: integer_in(x, w, range(MAX_RETENTION_MONTHS + 1))
+    for key in ("contacts_months", "email_bodies_months", "uploads_months")
+}
 
 
 def _report_readers() -> dict[str, Reader]:

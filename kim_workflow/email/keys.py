@@ -151,6 +151,16 @@ def unreachable_occasion(outbox_id: int) -> str:
     return f"unreachable:outbox:{outbox_id}"
 
 
+def alert_ref(incident: str) -> str:
+    """The subject of an operator alert: the incident's kind (``missed_sweep``, ``run_failed``)."""
+    return f"alert:{incident}"
+
+
+def alert_occasion(incident_id: str) -> str:
+    """One operator alert per incident: the day of a missed sweep, or the flow run and its state."""
+    return f"incident:{incident_id}"
+
+
 def stage_in_key(key: str) -> str | None:
     """The ``stage:`` part of an outbox key, if it has one."""
     return next((part[len(STAGE) :] for part in key.split("|") if part.startswith(STAGE)), None)

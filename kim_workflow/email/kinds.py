@@ -27,3 +27,4 @@ class MessageKind(StrEnum):
     GRANT_AMENDED = "grant_amended"  # Änderungsbescheid: new amounts of a grant, with the reason
     GRANT_REVOKED = "grant_revoked"  # Widerrufsbescheid: the grant ends on a date, with the reason
     PORTAL_LINK = "portal_link"  # a fresh personal portal link a contact asked for ("Neuen Link anfordern")
+    OPERATOR_ALERT = "operator_alert"  # to the operators: no daily sweep by the morning, or a flow run failed

@@ -275,3 +275,14 @@ GRANT_REVOKED: Mapping[str, Any] = {
     "remaining_total": Decimal("63010.75"),
     "reason": "Die geförderte Stelle ist seit dem 1. Oktober nicht mehr besetzt und wird nicht nachbesetzt.",
 }
+
+OPERATOR_ALERT: Mapping[str, Any] = {
+    "recipient_name": None,
+    "incident": "run_failed",
+    "run_name": "gelassener-biber",
+    "deployment": "daily-sweep",
+    "state": "abgestürzt",
+    "message": "Flow run could not be completed: the worker stopped sending heartbeats.",
+    "detected_at": datetime(2026, 12, 1, 7, 4, tzinfo=_BERLIN),
+    "ui_url": "http://prefect.intern:4200/runs/flow-run/0b6c7e1a-3f52-4c0e-9d8e-1a2b3c4d5e6f",
+}

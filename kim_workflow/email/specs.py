@@ -12,7 +12,9 @@ deliverables are ``DeliverableKind`` (or its value), ``meeting_type``/``organise
 must be present but may be ``None`` (so must ``remark``, an early receipt's note). Lists: ``required_documents``,
 ``agenda``, ``changes``, ``attachment_names`` hold ``str``; ``grant_lines`` ``{label, amount}``; ``entries``
 ``{ags, kommune_name, outstanding, due_date, days_overdue}``; ``problems`` ``{outbox_id, kind, recipient, subject,
-status, attempts, error}``; ``addresses`` ``{name, email, role, reason}`` (role as German text).
+status, attempts, error}``; ``addresses`` ``{name, email, role, reason}`` (role as German text). ``incident`` of an
+operator alert is ``"missed_sweep"`` or ``"run_failed"``; its ``run_name``, ``deployment``, ``state``, ``message``
+and ``ui_url`` may be ``None``.
 """
 
 from __future__ import annotations
@@ -179,6 +181,11 @@ _SPECS = (
     MessageSpec(
         _K.PORTAL_LINK, "Neuer Zugang zum KIM-Portal", Audience.KOMMUNE,
         _keys({"kommune_name", "cycle_year", "portal_link", "valid_until"}), samples.PORTAL_LINK,
+    ),
+    MessageSpec(
+        _K.OPERATOR_ALERT, "Betriebswarnung (Betrieb)", Audience.OPERATORS,
+        _keys({"incident", "run_name", "deployment", "state", "message", "detected_at", "ui_url"}),
+        samples.OPERATOR_ALERT,
     ),
 )  # fmt: skip
 

@@ -13,6 +13,7 @@ from kim_workflow.db.engine import session_scope
 from kim_workflow.orchestration import views
 from kim_workflow.orchestration.context import current_app
 from kim_workflow.orchestration.events import publish_and_refresh
+from kim_workflow.orchestration.limits import dispatch_slot
 from kim_workflow.orchestration.outcomes import retry_unless_bad_input
 from kim_workflow.orchestration.results import DispatchSummary, SubmissionSummary, SweepSummary
 from kim_workflow.services.cycles import OpenCycleResult, open_cycle
@@ -56,7 +57,8 @@ def dispatch_outbox() -> DispatchSummary:
     """Send what is due; SMTP trouble is recorded per message, not raised. New problems are logged by name,
     reported to the ministry (one digest) and listed in ``kim-outbox-failed``."""
     kim = current_app()
-    delivery = dispatch_and_report(kim.engine, kim.settings, now=utc_now())
+    with dispatch_slot(kim.settings):
+        delivery = dispatch_and_report(kim.engine, kim.settings, now=utc_now())
     if delivery.problems:
         get_run_logger().warning(
             "Nicht zugestellt:\n%s", "\n".join(delivery.problem_lines()), extra={"send_to_api": True}

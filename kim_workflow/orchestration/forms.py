@@ -30,6 +30,7 @@ from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, ErrorDetails, core_schema
 
+from kim_workflow.core.alerts import Incident
 from kim_workflow.core.domain import DecisionOutcome, DeliverableKind, MeetingType, Organiser
 from kim_workflow.core.german_input import DATE_HINT, TIME_HINT, parse_amount, parse_date, parse_datetime
 from kim_workflow.core.money import format_eur
@@ -162,7 +163,12 @@ DECISIONS = GermanChoice(
 MEETING_TYPES = GermanChoice(MEETING_TYPE_LABELS)
 ORGANISERS = GermanChoice(ORGANISER_LABELS)
 
+INCIDENTS = GermanChoice(
+    {Incident.MISSED_SWEEP: "Tagesrunde ausgeblieben", Incident.RUN_FAILED: "Lauf fehlgeschlagen oder abgestürzt"}
+)
+
 DeliverableChoice = Annotated[DeliverableKind, DELIVERABLES.marker()]
+IncidentChoice = Annotated[Incident, INCIDENTS.marker()]
 DecisionChoice = Annotated[DecisionOutcome, DECISIONS.marker()]
 MeetingTypeChoice = Annotated[MeetingType, MEETING_TYPES.marker()]
 OrganiserChoice = Annotated[Organiser, ORGANISERS.marker()]
@@ -307,6 +313,7 @@ __all__ = [
     "GermanChoice",
     "GermanDate",
     "GermanDateTime",
+    "IncidentChoice",
     "Kommune",
     "MeetingTypeChoice",
     "OptionalAmount",

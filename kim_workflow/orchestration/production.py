@@ -1,9 +1,11 @@
 """Production on Prefect's own engine: register ``prefect.yaml`` with a work pool, and start workers for it.
 
 ``kim deploy`` makes sure every work pool ``prefect.yaml`` names exists (type ``process``) and then runs Prefect's
-own ``prefect deploy --all`` in the project folder, so schedules, triggers and the pull step come from the file
-exactly as written; running it again updates the deployments in place. ``kim worker`` migrates the database
-(once, however many workers start together) and then becomes ``prefect worker start`` for the pool.
+own ``prefect deploy --all`` in the project folder, so schedules, triggers, concurrency limits and the pull step
+come from the file exactly as written; then it keeps kim's automations (crash detection, re-run, alerts: see
+:mod:`automations`) and the ``kim-dispatch`` concurrency limit in place. Running it again updates all in place.
+``kim worker`` migrates the database (once, however many workers start together) and then becomes ``prefect worker
+start`` for the pool.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import os
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from uuid import UUID
 
 import yaml  # type: ignore[import-untyped]
 
+from kim_workflow.orchestration.automations import ensure_automations, ensure_dispatch_limit
 from kim_workflow.orchestration.deployments import read_specs
 from kim_workflow.orchestration.environment import QUIET
+from kim_workflow.orchestration.limits import DISPATCH_LIMIT
 from kim_workflow.services.errors import UseCaseError
 from kim_workflow.settings import Settings
 
@@ -34,6 +39,8 @@ class ProductionError(UseCaseError):
 class Deployed:
     pools_created: list[str]
     deployments: list[str]
+    automations: list[str] = field(default_factory=list)
+    dispatch_limit: str | None = None
 
 
 def work_pools(project_root: Path = PROJECT_ROOT) -> list[str]:
@@ -86,7 +93,32 @@ def deploy_all(settings: Settings, project_root: Path = PROJECT_ROOT) -> Deploye
     if done.returncode != 0:
         tail = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()][-3:]
         raise ProductionError("prefect deploy ist fehlgeschlagen: " + " | ".join(tail))
-    return Deployed(created, [spec.name for spec in read_specs(project_root / "prefect.yaml")])
+    names = [spec.name for spec in read_specs(project_root / "prefect.yaml")]
+    ids = registered_deployments(names, pools=work_pools(project_root))
+    ensure_dispatch_limit(settings, DISPATCH_LIMIT)
+    return Deployed(created, names, ensure_automations(ids, settings), DISPATCH_LIMIT)
+
+
+def registered_deployments(names: list[str], *, pools: list[str]) -> dict[str, UUID]:
+    """``{name: id}`` of the deployments of ``prefect.yaml`` on the work pools (not those ``kim up`` serves)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        WorkPoolFilter,
+        WorkPoolFilterName,
+    )
+
+    with get_client(sync_client=True) as client:
+        found = client.read_deployments(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=names)),
+            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=pools)),
+        )
+    ids = {deployment.name: deployment.id for deployment in found}
+    missing = sorted(set(names) - set(ids))
+    if missing:
+        raise ProductionError(f"Nach prefect deploy fehlen Deployments: {', '.join(missing)}")
+    return ids
 
 
 def worker_command(pool: str, *, name: str | None, limit: int | None) -> list[str]:
@@ -100,8 +132,13 @@ def worker_command(pool: str, *, name: str | None, limit: int | None) -> list[st
 
 
 def worker_environment(settings: Settings, project_root: Path = PROJECT_ROOT) -> dict[str, str]:
-    """What the worker and every flow run it starts need: the project folder, quiet Prefect, our settings."""
-    return _environment(settings, project_root)
+    """What the worker and every flow run it starts need: the project folder, quiet Prefect, our settings;
+    flow-run heartbeats every ``KIM_FLOW_HEARTBEAT_SECONDS`` (crash detection) and the dispatch limit's name."""
+    environment = _environment(settings, project_root)
+    # always ours: the crash-detection automation of kim deploy waits for exactly this rhythm
+    environment["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(settings.flow_heartbeat_seconds)
+    environment.setdefault("KIM_DISPATCH_CONCURRENCY_LIMIT", DISPATCH_LIMIT)
+    return environment
 
 
 def _environment(settings: Settings, project_root: Path) -> dict[str, str]:

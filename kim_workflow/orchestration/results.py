@@ -157,3 +157,22 @@ class BounceSummary:
     handled: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     summary: str = ""
+
+
+@dataclass(frozen=True)
+class RetentionSummary:
+    """What the monthly retention run deleted or pseudonymised (counts only)."""
+
+    contacts_pseudonymised: int
+    emails_scrubbed: int
+    upload_files_deleted: int
+    upload_years: list[int]
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    """An operator alert: which incident, and whether this run queued its email (False: queued before)."""
+
+    incident: str
+    incident_id: str
+    queued: bool

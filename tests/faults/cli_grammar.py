@@ -160,6 +160,7 @@ def commands(folder: Path) -> dict[str, Spec]:
                      "--evaluation-out": out_path(folder),
                      "--help": flag},
         "up": {"--port": number, "--help": flag},
+        "retention apply": {"--today": day, "--dry-run": flag},
         "deploy": {"--help": flag},
         "relay": {"--help": flag},
         "worker": {"--pool": text, "--name": text, "--limit": number, "--help": flag},

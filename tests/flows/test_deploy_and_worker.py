@@ -66,10 +66,24 @@ def test_deploy_registers_every_deployment_of_prefect_yaml_and_again_changes_not
         assert client.read_work_pool("kim-process").type == "process"
         automations = client.read_automations()
     assert any("application-decision" in a.name for a in automations)  # the event trigger became an automation
+    ours = sorted(a.name for a in automations if a.name.startswith("kim: "))
+    assert ours == [
+        "kim: Absturz erkennen (Heartbeat)", "kim: Warnung: Lauf fehlgeschlagen oder abgestürzt",
+        "kim: Warnung: daily-sweep ausgeblieben", "kim: abgestürzten Lauf neu starten", "kim: hängenden Start erkennen",
+    ]  # fmt: skip
+    assert "5 Automationen" in result.output and "Parallelitätsgrenze kim-dispatch" in result.output
+    assert sweep.global_concurrency_limit.limit == 1  # type: ignore[attr-defined]
+    assert sweep.concurrency_options.collision_strategy == "ENQUEUE"  # type: ignore[attr-defined]
+    assert first["dispatch-outbox"].concurrency_options.collision_strategy == "CANCEL_NEW"  # type: ignore[attr-defined]
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name("kim-dispatch").limit == 2
     again = runner.invoke(app, ["deploy"])
-    assert again.exit_code == 0 and "angelegt" not in again.output  # the pool exists now
+    assert again.exit_code == 0 and "angelegt" not in again.output, again.output  # the pool exists now
     second = deployments()
     assert {name: d.id for name, d in second.items()} == {name: d.id for name, d in first.items()}  # type: ignore[attr-defined]
+    with get_client(sync_client=True) as client:
+        again_ours = {a.name: a.id for a in client.read_automations() if a.name.startswith("kim: ")}
+    assert sorted(again_ours) == ours  # updated in place, not duplicated
 
 
 def test_a_worker_picks_up_a_run_of_the_pool_and_completes_it(api_url: str, tmp_path: Path) -> None:

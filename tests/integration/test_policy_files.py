@@ -54,6 +54,10 @@ def test_a_broken_override_is_reported_every_time(tmp_path: Path) -> None:
             '[report]\nattach_questionnaire_workbook = "ja"\n',
             "Abschnitt [report], Schlüssel attach_questionnaire_workbook",
         ),
+        ("[retention]\ncontacts_months = -1\n", "Abschnitt [retention], Schlüssel contacts_months: -1 ist nicht"),
+        ("[retention]\nuploads_months = 601\n", "uploads_months: 601 ist nicht zulässig (erlaubt: 0 bis 600)"),
+        ('[retention]\nemail_bodies_months = "12"\n', "Schlüssel email_bodies_months: erwartet eine ganze Zahl"),
+        ("[retention]\nbodies_months = 12\n", "Abschnitt [retention]: unbekannte Schlüssel 'bodies_months'"),
     ],
 )
 def test_a_bad_value_is_refused_at_load_naming_file_section_and_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -78,6 +82,13 @@ def test_the_portal_link_validity_is_read_at_its_limits(tmp_path: Path) -> None:
         assert load_policy(2027, tmp_path).report.portal_link_days_after_deadline == days
     (tmp_path / "2027.toml").unlink()
     assert load_policy(2027, tmp_path).report.portal_link_days_after_deadline == 180
+
+
+def test_retention_periods_are_read_at_zero_and_at_the_maximum(tmp_path: Path) -> None:
+    assert (load_policy(2027).retention.contacts_months, load_policy(2027).retention.uploads_months) == (12, 60)
+    (tmp_path / "2027.toml").write_text("[retention]\ncontacts_months = 0\nuploads_months = 600\n", encoding="utf-8")
+    retention = load_policy(2027, tmp_path).retention
+    assert (retention.contacts_months, retention.email_bodies_months, retention.uploads_months) == (0, 12, 600)
 
 
 def test_the_file_named_is_the_one_that_set_the_value(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def test_every_kind_has_templates_renders_its_sample_and_declares_its_calendar(
 def test_audiences() -> None:
     by_audience = {audience: {k for k, s in SPECS.items() if s.audience is audience} for audience in Audience}
     assert by_audience[Audience.MINISTRY] == {MessageKind.ESCALATION_DIGEST, MessageKind.KOMMUNE_UNREACHABLE}
-    assert by_audience[Audience.OPERATORS] == {MessageKind.DELIVERY_FAILED}
+    assert by_audience[Audience.OPERATORS] == {MessageKind.DELIVERY_FAILED, MessageKind.OPERATOR_ALERT}
     assert by_audience[Audience.INVITEES] == {k for k in MessageKind if k.value.startswith("meeting_")}
     assert sample_recipient(MessageKind.DELIVERY_FAILED) == MINISTRY_ADDRESS
     assert sample_recipient(MessageKind.MEETING_INVITATION) == KOMMUNE_ADDRESS

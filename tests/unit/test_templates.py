@@ -22,7 +22,7 @@ FOOTER = "Diese E-Mail wurde automatisch erstellt. Bei Fragen antworten Sie bitt
 SENDER = "Ministerium für Familie, Frauen, Kultur und Integration Rheinland-Pfalz – Referat Integration"
 GERMAN = re.compile(
     r"Erinnerung|Einladung|Absage|Protokoll|Bewilligung|Entscheidung|Eingangsbestätigung|Nachforderung|"
-    r"Aufruf|Frist|Übersicht|Terminänderung|Zustellung|Änderung Ihrer Förderung|Widerruf|Zugang"
+    r"Aufruf|Frist|Übersicht|Terminänderung|Zustellung|Änderung Ihrer Förderung|Widerruf|Zugang|Warnung"
 )
 
 
