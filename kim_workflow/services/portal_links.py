@@ -11,18 +11,20 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from kim_workflow.core.domain import ContactRole
-from kim_workflow.core.policy import YearPolicy
 from kim_workflow.core.portal_access import is_link_usable, link_expiry
 from kim_workflow.db.events import record_event
 from kim_workflow.db.models import Contact, PortalToken
 from kim_workflow.db.reminder_log import insert_rows_ignoring_duplicates
+
+if TYPE_CHECKING:  # the policy (and with it the holiday calendar) only where links are minted
+    from kim_workflow.core.policy import YearPolicy
 
 PERSONAL_ROLES = frozenset({ContactRole.INTEGRATION_MANAGER, ContactRole.DEPUTY})
 LINK_PATH = "/zugang/"
