@@ -3,6 +3,7 @@ markers every test gets from the fixtures it uses (``prefect``, ``postgres``, ``
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import Iterator
@@ -39,6 +40,15 @@ from tests.support.markers import markers_for  # noqa: E402
 from tests.support.smtp import SmtpServer  # noqa: E402
 
 TEST_DATABASE_URL = os.environ.get("KIM_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(autouse=True)
+def _no_event_loop_left_running(request: pytest.FixtureRequest) -> None:
+    """Fail fast and clearly if an earlier fixture left an event loop running on the main thread (Playwright's sync
+    API does while its browser is open): every later ``asyncio.run`` — the dispatcher, Prefect — would break."""
+    if "browser" in request.fixturenames:
+        return
+    assert asyncio._get_running_loop() is None, "an event loop is still running on the main thread (a leaked fixture?)"
 
 
 @pytest.fixture(scope="session")

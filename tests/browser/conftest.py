@@ -71,8 +71,11 @@ def live_portal(engine: Engine, settings: Settings, smtp_server: SmtpServer) -> 
         yield LivePortal(thread.url, engine, live, clock, smtp_server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an event loop running on the main thread while it is open, and
+    every later ``asyncio.run`` (the dispatcher, Prefect's tasks) would fail with "cannot be called from a running
+    event loop"."""
     if not CHROMIUM.exists():
         _missing("Debian's Chromium is not installed (/usr/bin/chromium; .ci/run installs it with apt)")
     from playwright.sync_api import sync_playwright
