@@ -44,6 +44,8 @@ from sqlalchemy.engine import Engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _schema import throwaway_database  # noqa: E402  (bench/ is the script folder, first on sys.path)
+
 from kim_workflow.core.domain import ContactRole, DeliverableKind, DeliverableStatus, KommuneKind  # noqa: E402
 from kim_workflow.core.questionnaire import AnswerStatus  # noqa: E402
 from kim_workflow.core.questionnaire_answers import answers_to_json  # noqa: E402
@@ -206,7 +208,7 @@ def bench_evaluation_run(n: int, years: int, repeats: int, database_url: str | N
     """Populate once, evaluate ``repeats`` times in fresh processes; medians of each figure."""
     span = list(range(LAST_YEAR - years + 1, LAST_YEAR + 1))
     with tempfile.TemporaryDirectory() as folder:
-        url, cleanup = _database(database_url, Path(folder))
+        url, cleanup = throwaway_database(database_url, Path(folder))
         try:
             engine = make_engine(url)
             upgrade(engine)
@@ -240,24 +242,6 @@ def bench_evaluation_report(results: list[dict[str, Any]]) -> None:
 
 
 # --- shared -------------------------------------------------------------------------------------------------------
-
-
-def _database(database_url: str | None, folder: Path) -> tuple[str, Any]:
-    if not database_url:
-        return f"sqlite:///{folder / 'bench.db'}", lambda: None
-    server = normalise_url(database_url)
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    separator = "&" if "?" in server else "?"
-    return f"{server}{separator}options=-csearch_path%3D{schema}", drop
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ import asyncio
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,10 @@ from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _schema import throwaway_database  # bench/ is the script's folder, first on sys.path
+
 from kim_workflow.core.domain import ContactRole, DeliverableKind, DeliverableStatus, KommuneKind
-from kim_workflow.db.engine import make_engine, normalise_url, session_scope
+from kim_workflow.db.engine import make_engine, session_scope
 from kim_workflow.db.migrate import upgrade
 from kim_workflow.db.models import Contact, Cycle, Deliverable, Kommune, OutboxMessage
 from kim_workflow.email.dispatcher import dispatch_sync
@@ -101,7 +102,7 @@ class StatementCounter:
 
 def run(n: int, database_url: str | None, sink: CountingSink) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
-        url, cleanup = _database(database_url, Path(folder))
+        url, cleanup = throwaway_database(database_url, Path(folder))
         try:
             engine = make_engine(url)
             upgrade(engine)
@@ -183,24 +184,6 @@ async def _send_raw(port: int, payloads: list[tuple[str, bytes]], concurrency: i
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return len(payloads) / (time.perf_counter() - started)
-
-
-def _database(database_url: str | None, folder: Path) -> tuple[str, Any]:
-    if not database_url:
-        return f"sqlite:///{folder / 'bench.db'}", lambda: None
-    server = normalise_url(database_url)
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    separator = "&" if "?" in server else "?"
-    return f"{server}{separator}options=-csearch_path%3D{schema}", drop
 
 
 def main() -> None:
